@@ -1,0 +1,104 @@
+# One entry point for everything: `make help` lists the targets.
+# A new user needs two commands: `make run` and `make test`.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# Python 3.10 (Rasa 3.6 does not support 3.11): .python-version makes pyenv's `python` 3.10 here.
+PYTHON ?= $(shell command -v python3.10 || command -v python)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SPACY_PIPELINE := build/spacy/en_clinic
+MODEL := models/clinic.tar.gz
+
+# Services, all on loopback by default; override any of these in the environment.
+export RASA_HOST ?= 127.0.0.1
+export RASA_PORT ?= 5005
+export ACTION_SERVER_HOST ?= 127.0.0.1
+export ACTION_SERVER_PORT ?= 5055
+export TRACKER_DB ?= var/tracker.db
+export PYTHONPATH := $(CURDIR)
+# No telemetry, no TensorFlow chatter, no network at run time.
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Third-party import-time deprecation warnings (pkg_resources, jax) say nothing about this project.
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
+	$(wildcard components/*.py) $(SPACY_PIPELINE)/meta.json
+# pip's warnings about this machine's optional local package mirrors are noise.
+PIP_QUIET := grep -v 'is ignored: it is neither a file nor a directory' || true
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# ------------------------------------------------------------------------------ install and build
+.PHONY: install
+install: $(INSTALLED) ## Create .venv (Python 3.10) and install the locked dependencies
+
+$(INSTALLED): requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 10) else "Python 3.10 is required (found " + sys.version.split()[0] + "); install it with pyenv")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the locked dependencies into $(VENV) (first time: a few minutes)..."
+	@$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock 2>&1 | { $(PIP_QUIET); }
+	@$(BIN)/python -m pip check
+	@touch $@
+
+.PHONY: lock
+lock: $(INSTALLED) ## Re-resolve requirements.in into requirements.lock (with hashes)
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock requirements.in 2>&1 | { $(PIP_QUIET); }
+
+.PHONY: spacy
+spacy: $(SPACY_PIPELINE)/meta.json ## Build the project's spaCy pipeline (blank en + lemmas + entity ruler)
+
+$(SPACY_PIPELINE)/meta.json: $(INSTALLED) scripts/build_spacy_pipeline.py clinic/entity_patterns.py content/entity_patterns.yml
+	@$(BIN)/python scripts/build_spacy_pipeline.py $(SPACY_PIPELINE)
+
+.PHONY: validate
+validate: $(INSTALLED) ## Check content, settings and NLU coverage, then `rasa data validate`
+	@$(BIN)/python scripts/validate_content.py
+	@$(BIN)/rasa data validate --fail-on-warnings --quiet
+
+.PHONY: train
+train: $(MODEL) ## Train the model (only when data, config, domain or pipeline changed)
+
+$(MODEL): $(INSTALLED) $(TRAINING_INPUTS) content/answers.yml
+	@$(MAKE) validate
+	@$(BIN)/rasa train --fixed-model-name clinic --out models --quiet
+
+# ------------------------------------------------------------------------------------- run
+.PHONY: run
+run: $(MODEL) ## Install, build, train if needed, and start the action server and Rasa server
+	@scripts/run_services.sh
+
+.PHONY: shell
+shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running)
+	@scripts/run_services.sh --shell
+
+# ------------------------------------------------------------------------------------ checks
+.PHONY: test
+test: lint validate $(MODEL) ## Everything: lint, content, unit tests, test stories, held-out NLU, integration
+	@$(BIN)/pytest
+	@$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
+		--out results/test-stories --quiet
+	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL) --min-accuracy 0.90
+
+.PHONY: lint
+lint: $(INSTALLED) ## ruff on the Python code
+	@$(BIN)/ruff check actions clinic components scripts tests
+
+.PHONY: eval
+eval: $(MODEL) ## Held-out intent accuracy, and dev-set outcomes through the REST channel
+	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL)
+	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL)
+
+.PHONY: clean
+clean: ## Remove trained models, builds and results (keeps .venv)
+	rm -rf models build results var .pytest_cache

@@ -1,0 +1,113 @@
+"""Vetted topic answers and the confidence gate."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.buttons import topic_buttons
+from clinic.content import answer_id_for_intent
+from clinic.resources import Resources, get_resources
+
+logger = logging.getLogger(__name__)
+
+#: Intents the classifier can rank that are not topics but must never be out-voted by one.
+EMERGENCY_INTENT = "emergency"
+#: A topic is offered as a choice only with at least this much of the classifier's belief.
+MIN_CHOICE_CONFIDENCE = 0.15
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, resources: Resources, answer_id: str
+) -> List[EventType]:
+    """Sends a vetted answer verbatim, its source line, and the disclaimer once."""
+    answer = resources.content.answers[answer_id]
+    dispatcher.utter_message(text=resources.render(answer))
+    dispatcher.utter_message(text=resources.message("source_line", source=answer.source))
+    events: List[EventType] = [SlotSet("last_answer_id", answer_id)]
+    if not tracker.get_slot("disclaimer_shown"):
+        dispatcher.utter_message(text=resources.message("disclaimer"))
+        events.append(SlotSet("disclaimer_shown", True))
+    # Ids only: the message text may contain personal details.
+    logger.info("answered %s (status %s)", answer_id, answer.status)
+    return events
+
+
+class ActionAnswerTopic(Action):
+    """Answers the topic the latest question asks about (intent ask_<answer id>)."""
+
+    def name(self) -> str:
+        """Action name used in the domain and rules."""
+        return "action_answer_topic"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        """Sends the vetted answer, or the cannot-answer message for an unknown topic."""
+        resources = get_resources()
+        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+        answer_id = answer_id_for_intent(intent)
+        if answer_id not in resources.content.answers:
+            # Only reachable if NLU and content disagree; never improvise an answer.
+            logger.error("no vetted answer for intent %s", intent)
+            dispatcher.utter_message(text=resources.message("cannot_answer"))
+            return []
+        return send_answer(dispatcher, tracker, resources, answer_id)
+
+
+class ActionClarify(Action):
+    """The confidence gate: asks which of two topics was meant, or hands over to the clinic."""
+
+    def name(self) -> str:
+        """Action name used in the domain and rules."""
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        """Offers the two most likely topics as buttons, or says it cannot answer."""
+        resources = get_resources()
+        ranking = [
+            (item.get("name"), float(item.get("confidence") or 0.0))
+            for item in tracker.latest_message.get("intent_ranking", [])
+            if item.get("name") != "nlu_fallback"
+        ]
+        top_two = [name for name, _ in ranking[:2]]
+        if EMERGENCY_INTENT in top_two:
+            # Unsure, but possibly an emergency: emergency guidance costs little, a miss a lot.
+            dispatcher.utter_message(text=resources.message("emergency"))
+            return []
+
+        choices = [
+            answer_id
+            for name, confidence in ranking[:2]
+            if (answer_id := answer_id_for_intent(name)) in resources.content.answers
+            and confidence >= MIN_CHOICE_CONFIDENCE
+        ]
+        area_topic = self._area_topic(tracker, resources)
+        if area_topic and area_topic in choices:
+            # "what about for the neck?": the body area names the topic among the likely two.
+            return send_answer(dispatcher, tracker, resources, area_topic)
+        if len(choices) == 2:
+            buttons = topic_buttons(resources.content, choices)
+            buttons.append(
+                {"title": resources.message("clarify_none"), "payload": "/request_human"}
+            )
+            dispatcher.utter_message(text=resources.message("clarify"), buttons=buttons)
+            return []
+        dispatcher.utter_message(text=resources.message("cannot_answer"))
+        return []
+
+    @staticmethod
+    def _area_topic(tracker: Tracker, resources: Resources) -> Optional[str]:
+        for entity in tracker.latest_message.get("entities", []):
+            if entity.get("entity") != "body_area":
+                continue
+            term = resources.entity_patterns.term("body_area", str(entity.get("value")))
+            if term and term.topic:
+                return term.topic
+        return None

@@ -1,0 +1,116 @@
+"""Starts the project's services on loopback for evaluation, benchmarks and integration tests.
+
+Runs scripts/run_services.sh (the same script `make run` uses) on free ports with its own
+tracker database, waits until the Rasa server answers, and stops everything afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+from clinic.paths import PROJECT_ROOT
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServices:
+    """Handle on started services."""
+
+    rasa_url: str
+    action_url: str
+    process: subprocess.Popen
+
+    def send(self, sender: str, message: str, timeout: float = 30) -> List[Dict[str, Any]]:
+        """Sends one message over the REST channel and returns the bot's replies."""
+        request = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            data=json.dumps({"sender": sender, "message": message}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return list(json.load(response))
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"services exited with code {process.returncode} before {url} answered"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@contextmanager
+def running_services(
+    model: Path,
+    work_dir: Path,
+    extra_env: Optional[Dict[str, str]] = None,
+    timeout: float = 180,
+    log_file: Optional[Path] = None,
+) -> Iterator[RunningServices]:
+    """Starts action server + Rasa server, yields once both answer, then stops them."""
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "RASA_HOST": "127.0.0.1",
+        "RASA_PORT": str(rasa_port),
+        "ACTION_SERVER_HOST": "127.0.0.1",
+        "ACTION_SERVER_PORT": str(action_port),
+        "TRACKER_DB": str(work_dir / "tracker.db"),
+        "MODEL": str(model),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        **(extra_env or {}),
+    }
+    log = open(log_file or work_dir / "services.log", "wb")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(  # noqa: S603 (our own script, fixed arguments)
+        [str(PROJECT_ROOT / "scripts" / "run_services.sh")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    services = RunningServices(
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        action_url=f"http://127.0.0.1:{action_port}",
+        process=process,
+    )
+    try:
+        _wait_until_up(services.action_url + "/health", process, timeout)
+        _wait_until_up(services.rasa_url + "/", process, timeout)
+        yield services
+    finally:
+        # SIGTERM to the script: its trap stops both servers.
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()

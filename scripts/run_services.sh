@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Starts the action server and the Rasa server on loopback in the foreground; Ctrl-C or
+# SIGTERM stops both. With --shell, runs `rasa shell` (staff chat) instead of the REST server.
+#
+# Environment (defaults set by the Makefile): RASA_HOST RASA_PORT ACTION_SERVER_HOST
+# ACTION_SERVER_PORT TRACKER_DB, MODEL (default models/clinic.tar.gz).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+MODEL=${MODEL:-models/clinic.tar.gz}
+mkdir -p "$(dirname "$TRACKER_DB")"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+# rasa-sdk binds to SANIC_HOST (its default is every interface; ours is loopback).
+SANIC_HOST="$ACTION_SERVER_HOST" "$BIN/rasa" run actions --actions actions \
+  --port "$ACTION_SERVER_PORT" --quiet &
+pids+=($!)
+
+# Rasa waits for nothing: give the action server a moment so the first message is answered.
+for _ in $(seq 1 60); do
+  if "$BIN/python" - "$ACTION_SERVER_HOST" "$ACTION_SERVER_PORT" <<'PY' 2>/dev/null; then break; fi
+import sys, urllib.request
+urllib.request.urlopen(f"http://{sys.argv[1]}:{sys.argv[2]}/health", timeout=1)
+PY
+  sleep 0.5
+done
+
+if [[ "${1:-}" == "--shell" ]]; then
+  "$BIN/rasa" shell --model "$MODEL" --endpoints endpoints.yml --quiet
+  exit 0
+fi
+
+echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook (Ctrl-C stops all services)"
+"$BIN/rasa" run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
+  --interface "$RASA_HOST" --port "$RASA_PORT" --quiet &
+pids+=($!)
+
+# Stop everything as soon as one service exits.
+wait -n

@@ -1,0 +1,90 @@
+"""Validates everything a parent can read before training, testing or serving.
+
+    python scripts/validate_content.py
+
+Checks the vetted content files, the clinic settings and the entity patterns, that every answer
+id has enough NLU examples (intent ask_<id>) and a rule, and that every message intent exists.
+Exits non-zero with one line per problem, each naming the file and the entry.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from clinic.content import (  # noqa: E402
+    ContentError,
+    check_nlu_coverage,
+    count_nlu_examples,
+    load_content,
+)
+from clinic.entity_patterns import load_entity_patterns  # noqa: E402
+from clinic.paths import ANSWERS_FILE, MESSAGES_FILE, NLU_DIR, PROJECT_ROOT  # noqa: E402
+from clinic.settings import SettingsError, load_settings  # noqa: E402
+
+#: Every vetted answer needs at least this many training examples.
+MIN_EXAMPLES_PER_ANSWER = 30
+
+
+def rule_intents(rules_dir: Path) -> set:
+    """Intents that start a rule in data/rules/."""
+    intents = set()
+    for path in sorted(rules_dir.glob("**/*.yml")):
+        for rule in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules", []):
+            for step in rule.get("steps", []):
+                if "intent" in step:
+                    intents.add(step["intent"])
+    return intents
+
+
+def main() -> int:
+    """Runs all checks and prints the problems found."""
+    problems: List[str] = []
+    try:
+        load_settings()
+    except SettingsError as exc:
+        problems.append(str(exc))
+    try:
+        load_entity_patterns()
+    except ValueError as exc:
+        problems.append(str(exc))
+    try:
+        content = load_content()
+    except ContentError as exc:
+        print(f"content validation failed:\n  {exc}", file=sys.stderr)
+        return 1
+
+    counts = count_nlu_examples(sorted(NLU_DIR.glob("**/*.yml")))
+    problems += check_nlu_coverage(content, counts, MIN_EXAMPLES_PER_ANSWER)
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    domain_intents = set(domain.get("intents", []))
+    with_rule = rule_intents(PROJECT_ROOT / "data" / "rules")
+    for answer in content.answers.values():
+        if answer.intent not in with_rule:
+            problems.append(
+                f"{ANSWERS_FILE}: entry '{answer.id}': no rule in data/rules/ answers "
+                f"intent '{answer.intent}'"
+            )
+    for message in content.messages.values():
+        for intent in message.intents:
+            if intent not in domain_intents:
+                problems.append(
+                    f"{MESSAGES_FILE}: entry '{message.id}': intent '{intent}' is not in domain.yml"
+                )
+    if problems:
+        print("content validation failed:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    print(
+        f"content OK: {len(content.answers)} answers, {len(content.messages)} messages, "
+        f"every answer has >= {MIN_EXAMPLES_PER_ANSWER} NLU examples and a rule"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Shared fixtures: trackers built by a small factory, and the real content and settings."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from clinic.resources import Resources, get_resources
+
+TrackerFactory = Callable[..., Tracker]
+
+
+@pytest.fixture
+def resources() -> Resources:
+    """The real vetted content and clinic settings (the files in the repository)."""
+    return get_resources()
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    """Collects what an action sends."""
+    return CollectingDispatcher()
+
+
+@pytest.fixture
+def tracker_factory() -> TrackerFactory:
+    """Builds a tracker whose latest user message has the given NLU result and slots."""
+
+    def make(
+        intent: str,
+        text: str = "",
+        confidence: float = 0.95,
+        ranking: Optional[List[Dict[str, Any]]] = None,
+        entities: Optional[List[Dict[str, Any]]] = None,
+        slots: Optional[Dict[str, Any]] = None,
+        sender_id: str = "test-conversation",
+    ) -> Tracker:
+        latest = {
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
+            "entities": entities or [],
+        }
+        return Tracker(
+            sender_id=sender_id,
+            slots={"last_answer_id": None, "disclaimer_shown": False, "body_area": None,
+                   **(slots or {})},
+            latest_message=latest,
+            events=[{"event": "user", "text": text, "parse_data": latest}],
+            paused=False,
+            followup_action=None,
+            active_loop={},
+            latest_action_name="action_listen",
+        )
+
+    return make
+
+
+def texts(dispatcher: CollectingDispatcher) -> List[str]:
+    """The texts an action sent, in order."""
+    return [message["text"] for message in dispatcher.messages]

@@ -1,0 +1,113 @@
+from actions.answers import ActionAnswerTopic, ActionClarify
+from tests.conftest import texts
+
+
+async def test_answer_is_sent_verbatim_with_source_and_disclaimer(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory("ask_pain", "does it hurt?")
+    events = await ActionAnswerTopic().run(dispatcher, tracker, {})
+
+    answer = resources.content.answers["pain"]
+    assert texts(dispatcher) == [
+        answer.text,
+        f"Source: {answer.source}",
+        resources.message("disclaimer"),
+    ]
+    assert {"event": "slot", "name": "last_answer_id", "value": "pain",
+            "timestamp": None} in events
+    assert {"event": "slot", "name": "disclaimer_shown", "value": True,
+            "timestamp": None} in events
+
+
+async def test_disclaimer_is_sent_only_once(tracker_factory, dispatcher, resources):
+    tracker = tracker_factory("ask_onset", slots={"disclaimer_shown": True})
+    events = await ActionAnswerTopic().run(dispatcher, tracker, {})
+
+    assert texts(dispatcher) == [
+        resources.content.answers["onset"].text,
+        f"Source: {resources.content.answers['onset'].source}",
+    ]
+    assert [e["name"] for e in events] == ["last_answer_id"]
+
+
+async def test_clinic_logistics_is_filled_from_settings(tracker_factory, dispatcher, resources):
+    await ActionAnswerTopic().run(dispatcher, tracker_factory("ask_clinic_logistics"), {})
+    first = texts(dispatcher)[0]
+    assert resources.settings.phone in first
+    assert resources.settings.opening_hours.text in first
+    assert "{" not in first
+
+
+async def test_unknown_topic_never_improvises(tracker_factory, dispatcher, resources):
+    await ActionAnswerTopic().run(dispatcher, tracker_factory("ask_weather"), {})
+    assert texts(dispatcher) == [resources.message("cannot_answer")]
+
+
+def ranking(*pairs):
+    return [{"name": "nlu_fallback", "confidence": 0.55}] + [
+        {"name": name, "confidence": confidence} for name, confidence in pairs
+    ]
+
+
+async def test_close_topics_are_offered_as_buttons(tracker_factory, dispatcher, resources):
+    tracker = tracker_factory(
+        "nlu_fallback", ranking=ranking(("ask_onset", 0.41), ("ask_duration_of_effect", 0.38))
+    )
+    await ActionClarify().run(dispatcher, tracker, {})
+
+    [message] = dispatcher.messages
+    assert message["text"] == resources.message("clarify")
+    assert [b["payload"] for b in message["buttons"]] == [
+        "/ask_onset", "/ask_duration_of_effect", "/request_human",
+    ]
+    assert message["buttons"][0]["title"] == resources.content.answers["onset"].title
+
+
+async def test_low_confidence_hands_over_instead_of_guessing(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory(
+        "nlu_fallback", ranking=ranking(("ask_pain", 0.2), ("out_of_scope", 0.19))
+    )
+    await ActionClarify().run(dispatcher, tracker, {})
+    assert texts(dispatcher) == [resources.message("cannot_answer")]
+
+
+async def test_unlikely_second_topic_is_not_offered(tracker_factory, dispatcher, resources):
+    tracker = tracker_factory(
+        "nlu_fallback", ranking=ranking(("ask_pain", 0.45), ("ask_onset", 0.05))
+    )
+    await ActionClarify().run(dispatcher, tracker, {})
+    assert texts(dispatcher) == [resources.message("cannot_answer")]
+
+
+async def test_possible_emergency_gets_emergency_guidance(tracker_factory, dispatcher, resources):
+    tracker = tracker_factory(
+        "nlu_fallback", ranking=ranking(("ask_side_effects", 0.4), ("emergency", 0.35))
+    )
+    await ActionClarify().run(dispatcher, tracker, {})
+    assert texts(dispatcher) == [resources.message("emergency")]
+
+
+async def test_body_area_picks_its_topic_among_the_likely_two(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory(
+        "nlu_fallback",
+        "what about for the neck?",
+        ranking=ranking(("ask_duration_of_effect", 0.4), ("ask_neck_dystonia", 0.38)),
+        entities=[{"entity": "body_area", "value": "neck", "start": 19, "end": 23}],
+    )
+    await ActionClarify().run(dispatcher, tracker, {})
+    assert texts(dispatcher)[0] == resources.content.answers["neck_dystonia"].text
+
+
+async def test_body_area_without_topic_still_asks(tracker_factory, dispatcher, resources):
+    tracker = tracker_factory(
+        "nlu_fallback",
+        ranking=ranking(("ask_onset", 0.4), ("ask_duration_of_effect", 0.38)),
+        entities=[{"entity": "body_area", "value": "leg", "start": 0, "end": 3}],
+    )
+    await ActionClarify().run(dispatcher, tracker, {})
+    assert texts(dispatcher) == [resources.message("clarify")]
