@@ -58,7 +58,8 @@ lock: $(INSTALLED) ## Re-resolve requirements.in into requirements.lock (with ha
 .PHONY: spacy
 spacy: $(SPACY_PIPELINE)/meta.json ## Build the project's spaCy pipeline (blank en + lemmas + entity ruler)
 
-$(SPACY_PIPELINE)/meta.json: $(INSTALLED) scripts/build_spacy_pipeline.py clinic/entity_patterns.py content/entity_patterns.yml
+$(SPACY_PIPELINE)/meta.json: $(INSTALLED) scripts/build_spacy_pipeline.py clinic/spacy_pipeline.py \
+		clinic/entity_patterns.py content/entity_patterns.yml
 	@$(BIN)/python scripts/build_spacy_pipeline.py $(SPACY_PIPELINE)
 
 .PHONY: validate

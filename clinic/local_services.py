@@ -35,7 +35,8 @@ class RunningServices:
 
     rasa_url: str
     action_url: str
-    process: subprocess.Popen
+    process: Optional[subprocess.Popen]
+    env: Dict[str, str]
 
     def send(self, sender: str, message: str, timeout: float = 30) -> List[Dict[str, Any]]:
         """Sends one message over the REST channel and returns the bot's replies."""
@@ -99,6 +100,7 @@ def running_services(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_url=f"http://127.0.0.1:{action_port}",
         process=process,
+        env=env,
     )
     try:
         _wait_until_up(services.action_url + "/health", process, timeout)

@@ -174,7 +174,7 @@ def main() -> int:
     if args.what == "heldout":
         return evaluate_heldout(args.model, args.min_accuracy)
     if args.url:
-        return evaluate_devset(RunningServices(args.url, "", None), args.dev_set)  # type: ignore[arg-type]
+        return evaluate_devset(RunningServices(args.url, "", None, {}), args.dev_set)
     with tempfile.TemporaryDirectory() as work_dir, running_services(
         args.model, Path(work_dir)
     ) as services:
