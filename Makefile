@@ -68,10 +68,10 @@ validate: $(INSTALLED) ## Check content, settings and NLU coverage, then `rasa d
 	@$(BIN)/rasa data validate --fail-on-warnings --quiet
 
 .PHONY: train
-train: $(MODEL) ## Train the model (only when data, config, domain or pipeline changed)
+train: validate $(MODEL) ## Validate, then train (only when data, config, domain or pipeline changed)
 
 $(MODEL): $(INSTALLED) $(TRAINING_INPUTS) content/answers.yml
-	@$(MAKE) validate
+	@$(BIN)/python scripts/validate_content.py
 	@$(BIN)/rasa train --fixed-model-name clinic --out models --quiet
 
 # ------------------------------------------------------------------------------------- run
@@ -95,10 +95,19 @@ test: lint validate $(MODEL) ## Everything: lint, content, unit tests, test stor
 lint: $(INSTALLED) ## ruff on the Python code
 	@$(BIN)/ruff check actions clinic components scripts tests
 
+STOCK_NLU_MODEL := models/stock-nlu.tar.gz
+
 .PHONY: eval
-eval: $(MODEL) ## Held-out intent accuracy, and dev-set outcomes through the REST channel
+eval: $(MODEL) $(STOCK_NLU_MODEL) ## Held-out accuracy (ours vs Rasa's stock config), dev-set outcomes over REST
+	@echo "== Rasa's stock default config (scripts/stock_config.yml), same data"
+	@$(BIN)/python scripts/evaluate.py heldout --model $(STOCK_NLU_MODEL) --brief
+	@echo "== The project's config (config.yml)"
 	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL)
 	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL)
+
+$(STOCK_NLU_MODEL): $(INSTALLED) scripts/stock_config.yml $(shell find data/nlu -name '*.yml')
+	@$(BIN)/rasa train nlu --config scripts/stock_config.yml --nlu data/nlu --out models \
+		--fixed-model-name stock-nlu --quiet
 
 .PHONY: clean
 clean: ## Remove trained models, builds and results (keeps .venv)

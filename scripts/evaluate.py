@@ -59,12 +59,16 @@ def load_heldout(directory: Path = HELDOUT_DIR) -> List[Tuple[str, str]]:
 
 async def _parse_all(model: Path, texts: List[str]) -> List[Dict[str, Any]]:
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    # Rasa's structured log prints every parsed text at debug level; keep it quiet.
+    configure_structlog(logging.WARNING)
 
     agent = Agent.load(str(model))
     return [await agent.parse_message(text) for text in texts]
 
 
-def evaluate_heldout(model: Path, min_accuracy: Optional[float]) -> int:
+def evaluate_heldout(model: Path, min_accuracy: Optional[float], brief: bool = False) -> int:
     """Prints held-out intent accuracy; returns the exit code."""
     pairs = load_heldout()
     parsed = asyncio.run(_parse_all(model, [text for text, _ in pairs]))
@@ -85,17 +89,18 @@ def evaluate_heldout(model: Path, min_accuracy: Optional[float]) -> int:
     total = sum(n for _, n in per_intent.values())
     correct = sum(c for c, _ in per_intent.values())
     accuracy = correct / total
-    print(f"\nHeld-out intent accuracy ({model.name}): {correct}/{total} = {accuracy:.3f}\n")
-    print(f"{'intent':34} {'correct':>7} {'total':>5} {'acc':>6}")
-    for intent in sorted(per_intent):
-        c, n = per_intent[intent]
-        print(f"{intent:34} {c:7d} {n:5d} {c / n:6.2f}")
+    print(f"\nHeld-out intent accuracy ({model.name}): {correct}/{total} = {accuracy:.3f}")
+    if not brief:
+        print(f"\n{'intent':34} {'correct':>7} {'total':>5} {'acc':>6}")
+        for intent in sorted(per_intent):
+            c, n = per_intent[intent]
+            print(f"{intent:34} {c:7d} {n:5d} {c / n:6.2f}")
     print(
         f"\nWith the confidence gate: answered right {gate['right']}, "
         f"asked/handed over {gate['gated']}, answered wrong {gate['wrong']} "
         f"(wrong rate {gate['wrong'] / total:.3f})"
     )
-    if errors:
+    if errors and not brief:
         print("\nMisclassified (expected -> predicted: text):")
         for expected, top, text in errors:
             print(f"  {expected} -> {top}: {text}")
@@ -165,6 +170,7 @@ def main() -> int:
     parser.add_argument("what", choices=["heldout", "devset"])
     parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "clinic.tar.gz")
     parser.add_argument("--min-accuracy", type=float)
+    parser.add_argument("--brief", action="store_true", help="overall numbers only")
     parser.add_argument("--url", help="a running Rasa server (default: start one)")
     parser.add_argument("--dev-set", type=Path, default=DEV_SET)
     args = parser.parse_args()
@@ -172,7 +178,7 @@ def main() -> int:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
     if args.what == "heldout":
-        return evaluate_heldout(args.model, args.min_accuracy)
+        return evaluate_heldout(args.model, args.min_accuracy, args.brief)
     if args.url:
         return evaluate_devset(RunningServices(args.url, "", None, {}), args.dev_set)
     with tempfile.TemporaryDirectory() as work_dir, running_services(

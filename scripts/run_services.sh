@@ -10,6 +10,9 @@ BIN=.venv/bin
 MODEL=${MODEL:-models/clinic.tar.gz}
 mkdir -p "$(dirname "$TRACKER_DB")"
 
+# Refuse to start with invalid settings or content: a wrong phone number must never reach a parent.
+"$BIN/python" scripts/validate_content.py
+
 pids=()
 stop() {
   trap - INT TERM EXIT

@@ -1,0 +1,104 @@
+"""Rasa graph component: red flags found by rules override the classifier's intent.
+
+Runs last in the NLU pipeline (after the FallbackClassifier), so neither a confident wrong
+intent nor the confidence gate can stand between a parent describing an emergency symptom and
+the emergency guidance. It also stops a negated mention or a general question about symptoms
+("no trouble breathing", "can botox cause breathing problems?") from raising a false alarm
+through the trained emergency intent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from clinic.red_flags import RedFlagDetector
+
+EMERGENCY_INTENT = "emergency"
+FALLBACK_INTENT = "nlu_fallback"
+#: Where the assessment is put on the parse result (categories only, never the user's words).
+RED_FLAGS_KEY = "red_flags"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER,
+    is_trainable=False,
+    model_from="SpacyNLP",
+)
+class RedFlagOverride(GraphComponent):
+    """Sets the intent to `emergency` whenever the red-flag rules raise an alarm."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """SpacyNLP must have put a doc on the message."""
+        return [SpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """No options: the patterns are in content/red_flags.yml."""
+        return {}
+
+    def __init__(self) -> None:
+        """Creates the component; the detector is compiled on first use with the pipeline."""
+        self._detector: Optional[RedFlagDetector] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> RedFlagOverride:
+        """Creates a new component (see parent class for full docstring)."""
+        return cls()
+
+    def detector(self, model: SpacyModel) -> RedFlagDetector:
+        """The detector, compiled once with the pipeline's own spaCy model."""
+        if self._detector is None:
+            self._detector = RedFlagDetector(model.model)
+        return self._detector
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        """Assesses each message and overrides its intent when needed."""
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            if doc is None:
+                continue
+            assessment = self.detector(model).assess(doc)
+            message.set(RED_FLAGS_KEY, assessment.as_dict(), add_to_output=True)
+            if assessment.alarm:
+                self._set_intent(message, EMERGENCY_INTENT, confidence=1.0)
+            elif assessment.only_harmless_mentions:
+                self._withdraw_emergency(message)
+        return messages
+
+    @staticmethod
+    def _set_intent(message: Message, name: str, confidence: float) -> None:
+        ranking = [i for i in message.get(INTENT_RANKING_KEY) or [] if i.get("name") != name]
+        top = {"name": name, "confidence": confidence}
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
+
+    @classmethod
+    def _withdraw_emergency(cls, message: Message) -> None:
+        """A negated or general mention: the classifier's emergency guess is withdrawn.
+
+        The message goes to the confidence gate (nlu_fallback) without emergency among the
+        choices, so it asks which topic was meant or hands over; it never guesses an answer.
+        """
+        intent = message.get(INTENT) or {}
+        ranking = [
+            i for i in message.get(INTENT_RANKING_KEY) or [] if i.get("name") != EMERGENCY_INTENT
+        ]
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        if intent.get("name") == EMERGENCY_INTENT:
+            cls._set_intent(message, FALLBACK_INTENT, float(intent.get("confidence") or 0.0))

@@ -1,0 +1,76 @@
+import pytest
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.utils.spacy_utils import SpacyModel
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from clinic.spacy_pipeline import build_pipeline
+from components.red_flag_override import RedFlagOverride
+
+
+@pytest.fixture(scope="module")
+def model():
+    return SpacyModel(model=build_pipeline(), model_name="clinic")
+
+
+def classified(model, text, ranking):
+    intent = ranking[0]
+    return Message(
+        data={
+            TEXT: text,
+            SPACY_DOCS[TEXT]: model.model(text.lower()),
+            INTENT: intent,
+            INTENT_RANKING_KEY: ranking,
+        }
+    )
+
+
+def run(model, message):
+    RedFlagOverride().process([message], model)
+    return message
+
+
+def test_alarm_overrides_a_confident_wrong_intent(model):
+    message = run(model, classified(model, "he is choking since the shots", [
+        {"name": "ask_side_effects", "confidence": 0.97},
+        {"name": "emergency", "confidence": 0.02},
+    ]))
+    assert message.get(INTENT) == {"name": "emergency", "confidence": 1.0}
+    assert [i["name"] for i in message.get(INTENT_RANKING_KEY)] == [
+        "emergency", "ask_side_effects",
+    ]
+    assert message.get("red_flags")["categories"] == ["breathing"]
+
+
+def test_alarm_overrides_the_confidence_gate(model):
+    message = run(model, classified(model, "her eyelids are hanging", [
+        {"name": "nlu_fallback", "confidence": 0.6},
+        {"name": "ask_eyelid_spasm", "confidence": 0.4},
+    ]))
+    assert message.get(INTENT)["name"] == "emergency"
+
+
+def test_negated_mention_withdraws_a_classifier_emergency(model):
+    message = run(model, classified(model, "no trouble breathing", [
+        {"name": "emergency", "confidence": 0.8},
+        {"name": "ask_side_effects", "confidence": 0.15},
+    ]))
+    assert message.get(INTENT) == {"name": "nlu_fallback", "confidence": 0.8}
+    names = [i["name"] for i in message.get(INTENT_RANKING_KEY)]
+    assert "emergency" not in names
+    assert names[1] == "ask_side_effects"
+
+
+def test_message_without_symptoms_is_untouched(model):
+    ranking = [{"name": "ask_pain", "confidence": 0.9}, {"name": "ask_onset", "confidence": 0.1}]
+    message = run(model, classified(model, "does it hurt?", list(ranking)))
+    assert message.get(INTENT) == ranking[0]
+    assert message.get(INTENT_RANKING_KEY) == ranking
+    assert message.get("red_flags")["alarm"] is False
+
+
+def test_trained_emergency_intent_is_kept_when_rules_find_nothing(model):
+    # The trained intent backs up the rules for wordings they miss.
+    ranking = [{"name": "emergency", "confidence": 0.9}]
+    message = run(model, classified(model, "something is very wrong with my son", ranking))
+    assert message.get(INTENT)["name"] == "emergency"
