@@ -1,0 +1,56 @@
+"""Guards on the training data: held-out and development questions never leak into it."""
+
+from pathlib import Path
+
+import yaml
+
+from clinic.paths import NLU_DIR, PROJECT_ROOT
+
+HELDOUT_DIR = PROJECT_ROOT / "tests" / "nlu"
+DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev-questions.tsv"
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.lower().split()).rstrip("?.! ")
+
+
+def examples(directory: Path) -> dict:
+    found = {}
+    for path in sorted(directory.glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            for line in block["examples"].splitlines():
+                if line.strip().startswith("- "):
+                    found.setdefault(normalise(line.strip()[2:]), []).append(block["intent"])
+    return found
+
+
+def test_no_heldout_example_is_in_training():
+    training, heldout = examples(NLU_DIR), examples(HELDOUT_DIR)
+    assert sorted(set(training) & set(heldout)) == []
+
+
+def test_no_training_example_has_two_intents():
+    conflicting = {text: intents for text, intents in examples(NLU_DIR).items()
+                   if len(set(intents)) > 1}
+    assert conflicting == {}
+
+
+def test_heldout_has_at_least_8_examples_per_intent():
+    counts = {}
+    for intents in examples(HELDOUT_DIR).values():
+        for intent in intents:
+            counts[intent] = counts.get(intent, 0) + 1
+    training_intents = {i for intents in examples(NLU_DIR).values() for i in intents}
+    assert {i: counts.get(i, 0) for i in training_intents if counts.get(i, 0) < 8} == {}
+
+
+def test_no_development_question_is_in_training():
+    if not DEV_SET.exists():
+        # CI and every developer machine have ../shared beside the clone; say so if not.
+        raise AssertionError(f"{DEV_SET} is missing: the repository expects ../shared beside it")
+    questions = [
+        normalise(line.split("\t", 1)[1])
+        for line in DEV_SET.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#") and "\t" in line
+    ]
+    assert sorted(set(questions) & set(examples(NLU_DIR))) == []
