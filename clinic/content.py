@@ -19,6 +19,7 @@ import yaml
 
 from clinic.paths import ANSWERS_FILE, MESSAGES_FILE
 from clinic.settings import TEMPLATE_FIELDS
+from clinic.yaml_files import read_mapping
 
 STATUSES = ("approved", "needs_review")
 REQUIRED_FIELDS = ("id", "text", "source", "status", "reviewed_by", "reviewed_on")
@@ -98,13 +99,8 @@ def load_content(
 
 
 def _load_entries(path: Path, key: str, with_title: bool) -> Dict[str, Entry]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ContentError(f"{path}: content file not found") from None
-    except yaml.YAMLError as exc:
-        raise ContentError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get(key), list) or not raw[key]:
+    raw = read_mapping(path, ContentError, "content file")
+    if not isinstance(raw.get(key), list) or not raw[key]:
         raise ContentError(f"{path}: expected a non-empty list under '{key}:'")
 
     entries: Dict[str, Entry] = {}

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
-
 from clinic.paths import ENTITY_PATTERNS_FILE
+from clinic.yaml_files import read_mapping
 
 PHRASE_LABELS = ("body_area", "condition")
 
@@ -40,7 +39,7 @@ class EntityPatterns:
 
 def load_entity_patterns(path: Path = ENTITY_PATTERNS_FILE) -> EntityPatterns:
     """Loads and checks the entity pattern file; raises ValueError naming the problem."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    raw = read_mapping(Path(path), ValueError, "entity pattern file")
     terms: List[Term] = []
     for label in PHRASE_LABELS:
         for item in raw.get(label) or []:

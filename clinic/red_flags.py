@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
 
-import yaml
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from clinic.paths import CONTENT_DIR
+from clinic.yaml_files import read_mapping
 
 RED_FLAGS_FILE = CONTENT_DIR / "red_flags.yml"
 #: A negation this many words before a symptom (same clause) cancels it.
@@ -64,7 +64,7 @@ class RedFlagDetector:
 
     def __post_init__(self) -> None:
         """Reads the pattern file and compiles the matchers."""
-        raw = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+        raw = read_mapping(self.path, ValueError, "red-flag pattern file")
         categories = raw.get("categories") or {}
         if not categories:
             raise ValueError(f"{self.path}: no red-flag categories")

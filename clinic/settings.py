@@ -17,9 +17,8 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from clinic.paths import SETTINGS_FILE
+from clinic.yaml_files import read_mapping
 
 # Setting name -> environment variable that overrides it.
 ENV_OVERRIDES: Dict[str, str] = {
@@ -137,14 +136,7 @@ def load_settings(
     """
     env = os.environ if environ is None else environ
     path = Path(path or env.get(SETTINGS_FILE_ENV) or SETTINGS_FILE)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(f"{path}: clinic settings file not found") from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise SettingsError(f"{path}: expected a mapping of setting names to values")
+    raw = read_mapping(path, SettingsError, "clinic settings file")
 
     unknown = sorted(set(raw) - set(ENV_OVERRIDES))
     if unknown:
