@@ -19,6 +19,8 @@ export RASA_HOST ?= 127.0.0.1
 export RASA_PORT ?= 5005
 export ACTION_SERVER_HOST ?= 127.0.0.1
 export ACTION_SERVER_PORT ?= 5055
+export WEBAPP_HOST ?= 127.0.0.1
+export WEBAPP_PORT ?= 8000
 export TRACKER_DB ?= var/tracker.db
 export PYTHONPATH := $(CURDIR)
 # No telemetry, no TensorFlow chatter, no network at run time.
@@ -93,7 +95,7 @@ test: lint validate $(MODEL) ## Everything: lint, content, unit tests, test stor
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
-	@$(BIN)/ruff check actions clinic components scripts tests
+	@$(BIN)/ruff check actions clinic components scripts tests webapp
 
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 

@@ -6,7 +6,7 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.buttons import topic_buttons
@@ -92,15 +92,31 @@ class ActionClarify(Action):
         if area_topic and area_topic in choices:
             # "what about for the neck?": the body area names the topic among the likely two.
             return send_answer(dispatcher, tracker, resources, area_topic)
-        if len(choices) == 2:
+        if len(choices) == 2 and not self._asked_already(tracker):
             buttons = topic_buttons(resources.content, choices)
             buttons.append(
                 {"title": resources.message("clarify_none"), "payload": "/request_human"}
             )
             dispatcher.utter_message(text=resources.message("clarify"), buttons=buttons)
             return []
+        # Not understood, or a second failed attempt: hand over to a clinician.
         dispatcher.utter_message(text=resources.message("cannot_answer"))
-        return []
+        return [FollowupAction("action_offer_escalation")]
+
+    @staticmethod
+    def _asked_already(tracker: Tracker) -> bool:
+        """Whether the bot's last turn was already this clarifying question."""
+        seen_user = False
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                if seen_user:
+                    return False
+                seen_user = True
+            elif event.get("event") == "action" and event.get("name") not in (
+                "action_listen", None,
+            ) and seen_user:
+                return event.get("name") == "action_clarify"
+        return False
 
     @staticmethod
     def _area_topic(tracker: Tracker, resources: Resources) -> Optional[str]:

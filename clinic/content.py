@@ -24,6 +24,8 @@ from clinic.yaml_files import read_mapping
 STATUSES = ("approved", "needs_review")
 REQUIRED_FIELDS = ("id", "text", "source", "status", "reviewed_by", "reviewed_on")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Placeholders filled by the actions themselves (besides the clinic settings).
+ACTION_PLACEHOLDERS = frozenset({"source", "question", "reference", "next_opening"})
 #: The intent that asks for an answer is named after the answer id.
 ANSWER_INTENT_PREFIX = "ask_"
 
@@ -173,7 +175,7 @@ def _check_placeholders(label: str, field: str, text: str) -> None:
         raise ContentError(
             f"{label}: field '{field}' has a broken {{placeholder}}: {exc}"
         ) from None
-    unknown = sorted(set(names) - TEMPLATE_FIELDS - {"source"})
+    unknown = sorted(set(names) - TEMPLATE_FIELDS - ACTION_PLACEHOLDERS)
     if unknown:
         raise ContentError(
             f"{label}: field '{field}' uses unknown placeholder(s) {', '.join(unknown)}; "

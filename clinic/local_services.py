@@ -73,13 +73,16 @@ def running_services(
     log_file: Optional[Path] = None,
 ) -> Iterator[RunningServices]:
     """Starts action server + Rasa server, yields once both answer, then stops them."""
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, webapp_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "RASA_HOST": "127.0.0.1",
         "RASA_PORT": str(rasa_port),
         "ACTION_SERVER_HOST": "127.0.0.1",
         "ACTION_SERVER_PORT": str(action_port),
+        "WEBAPP_HOST": "127.0.0.1",
+        "WEBAPP_PORT": str(webapp_port),
+        "ESCALATION_DB_URL": f"sqlite:///{work_dir / 'escalations.db'}",
         "TRACKER_DB": str(work_dir / "tracker.db"),
         "MODEL": str(model),
         "PYTHONPATH": str(PROJECT_ROOT),

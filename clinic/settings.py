@@ -29,6 +29,7 @@ ENV_OVERRIDES: Dict[str, str] = {
     "opening_hours": "CLINIC_OPENING_HOURS",
     "timezone": "CLINIC_TIMEZONE",
     "website": "CLINIC_WEBSITE",
+    "response_time": "CLINIC_RESPONSE_TIME",
 }
 SETTINGS_FILE_ENV = "CLINIC_SETTINGS_FILE"
 
@@ -87,6 +88,18 @@ class OpeningHours:
         hours = self.by_weekday[moment.weekday()]
         return hours is not None and hours[0] <= moment.time() < hours[1]
 
+    def next_opening(self, moment: dt.datetime) -> dt.datetime:
+        """When the clinic next opens after `moment` (same time zone as `moment`)."""
+        for days_ahead in range(8):
+            day = moment.date() + dt.timedelta(days=days_ahead)
+            hours = self.by_weekday[day.weekday()]
+            if hours is None:
+                continue
+            opening = dt.datetime.combine(day, hours[0], tzinfo=moment.tzinfo)
+            if opening > moment:
+                return opening
+        raise ValueError("the clinic never opens")  # parse() guarantees at least one day
+
 
 @dataclass(frozen=True)
 class ClinicSettings:
@@ -99,6 +112,7 @@ class ClinicSettings:
     opening_hours: OpeningHours
     timezone: str
     website: str
+    response_time: str
 
     @property
     def zone(self) -> ZoneInfo:
@@ -115,6 +129,7 @@ class ClinicSettings:
             "opening_hours": self.opening_hours.text,
             "timezone": self.timezone,
             "website": self.website,
+            "response_time": self.response_time,
         }
 
 
@@ -183,4 +198,5 @@ def _validate(values: Mapping[str, Tuple[Any, str]]) -> ClinicSettings:
         opening_hours=hours,
         timezone=cleaned["timezone"],
         website=cleaned["website"].rstrip("/"),
+        response_time=cleaned["response_time"],
     )

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Starts the action server and the Rasa server on loopback in the foreground; Ctrl-C or
-# SIGTERM stops both. With --shell, runs `rasa shell` (staff chat) instead of the REST server.
+# Starts the action server, the web app (staff inbox) and the Rasa server on loopback in the
+# foreground; Ctrl-C or SIGTERM stops all of them. With --shell, runs `rasa shell` (staff chat)
+# instead of the Rasa REST server.
 #
 # Environment (defaults set by the Makefile): RASA_HOST RASA_PORT ACTION_SERVER_HOST
-# ACTION_SERVER_PORT TRACKER_DB, MODEL (default models/clinic.tar.gz).
+# ACTION_SERVER_PORT WEBAPP_HOST WEBAPP_PORT TRACKER_DB, MODEL (default models/clinic.tar.gz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -26,6 +27,12 @@ SANIC_HOST="$ACTION_SERVER_HOST" "$BIN/rasa" run actions --actions actions \
   --port "$ACTION_SERVER_PORT" --quiet &
 pids+=($!)
 
+if [[ "${1:-}" != "--shell" ]]; then
+  # The web app also retries undelivered escalation notifications.
+  "$BIN/python" -m webapp &
+  pids+=($!)
+fi
+
 # Rasa waits for nothing: give the action server a moment so the first message is answered.
 for _ in $(seq 1 60); do
   if "$BIN/python" - "$ACTION_SERVER_HOST" "$ACTION_SERVER_PORT" <<'PY' 2>/dev/null; then break; fi
@@ -40,7 +47,8 @@ if [[ "${1:-}" == "--shell" ]]; then
   exit 0
 fi
 
-echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook (Ctrl-C stops all services)"
+echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
+echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
 "$BIN/rasa" run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
   --interface "$RASA_HOST" --port "$RASA_PORT" --quiet &
 pids+=($!)

@@ -37,6 +37,9 @@ def tracker_factory() -> TrackerFactory:
         entities: Optional[List[Dict[str, Any]]] = None,
         slots: Optional[Dict[str, Any]] = None,
         sender_id: str = "test-conversation",
+        events: Optional[List[Dict[str, Any]]] = None,
+        active_loop: Optional[str] = None,
+        requested_slot: Optional[str] = None,
     ) -> Tracker:
         latest = {
             "text": text,
@@ -47,12 +50,15 @@ def tracker_factory() -> TrackerFactory:
         return Tracker(
             sender_id=sender_id,
             slots={"last_answer_id": None, "disclaimer_shown": False, "body_area": None,
-                   **(slots or {})},
+                   "requested_slot": requested_slot, **(slots or {})},
             latest_message=latest,
-            events=[{"event": "user", "text": text, "parse_data": latest}],
+            events=(events or []) + [
+                {"event": "user", "text": text, "parse_data": latest,
+                 "input_channel": "rest"}
+            ],
             paused=False,
             followup_action=None,
-            active_loop={},
+            active_loop={"name": active_loop} if active_loop else {},
             latest_action_name="action_listen",
         )
 
@@ -62,3 +68,19 @@ def tracker_factory() -> TrackerFactory:
 def texts(dispatcher: CollectingDispatcher) -> List[str]:
     """The texts an action sent, in order."""
     return [message["text"] for message in dispatcher.messages]
+
+
+@pytest.fixture
+def escalation_store(tmp_path, monkeypatch):
+    """The action server's escalation store, on a fresh SQLite file; no webhook."""
+    from actions.escalation_service import get_notifier, get_store
+
+    monkeypatch.setenv("ESCALATION_DB_URL", f"sqlite:///{tmp_path / 'escalations.db'}")
+    monkeypatch.delenv("ESCALATION_WEBHOOK_URL", raising=False)
+    get_store.cache_clear()
+    get_notifier.cache_clear()
+    store = get_store()
+    yield store
+    store.dispose()
+    get_store.cache_clear()
+    get_notifier.cache_clear()

@@ -57,7 +57,7 @@ def test_six_turn_conversation_over_rest(services):
     assert eyes[0] == answers["eyelid_spasm"].text
 
     weather = answer_texts(services.send(sender, "what's the weather in Paris tomorrow?"))
-    assert weather == [resources.message("out_of_scope")]
+    assert weather == [resources.message("out_of_scope"), resources.message("escalation_offer")]
 
 
 def test_conversation_is_stored_in_the_sqlite_tracker_store(services):
@@ -79,3 +79,59 @@ def test_conversations_do_not_share_state(services):
     # A new conversation gets its own disclaimer.
     assert replies[-1] == resources.message("disclaimer")
 
+
+
+def store_for(services):
+    from clinic.escalation_store import EscalationStore
+
+    return EscalationStore(services.env["ESCALATION_DB_URL"])
+
+
+def test_escalation_form_over_rest(services):
+    resources = get_resources()
+    sender = f"it-{uuid.uuid4().hex}"
+    question = "is phenol better than botox for my son?"
+    offer = answer_texts(services.send(sender, question))
+    assert offer[-1] == resources.message("escalation_offer")
+
+    assert answer_texts(services.send(sender, "/affirm")) == [resources.message("ask_parent_name")]
+    assert answer_texts(services.send(sender, "Alex Morgan")) == [resources.message("ask_contact")]
+    # An invalid contact is re-asked with an example.
+    assert answer_texts(services.send(sender, "my phone")) == [
+        resources.message("contact_invalid"), resources.message("ask_contact"),
+    ]
+    assert answer_texts(services.send(sender, "alex@example.com")) == [
+        resources.message("ask_child_age")
+    ]
+    assert answer_texts(services.send(sender, "7")) == [
+        resources.message("ask_question_confirm", question=question)
+    ]
+    assert answer_texts(services.send(sender, "yes")) == [resources.message("ask_consent")]
+    [confirmation] = answer_texts(services.send(sender, "/affirm"))
+    reference = confirmation.split("Your reference is ")[1].split(".")[0]
+
+    store = store_for(services)
+    case = store.get(reference)
+    store.dispose()
+    assert (case.parent_name, case.contact, case.child_age, case.question) == (
+        "Alex Morgan", "alex@example.com", "7 years", question
+    )
+    assert case.consent and case.channel == "rest" and case.urgency == "routine"
+
+
+def test_emergency_mid_form_over_rest(services):
+    resources = get_resources()
+    sender = f"it-{uuid.uuid4().hex}"
+    services.send(sender, "can I talk to a nurse please")
+    services.send(sender, "/affirm")
+    replies = answer_texts(services.send(sender, "he is choking and can't swallow"))
+    assert replies[0] == resources.message("emergency")
+
+    store = store_for(services)
+    urgent = [c for c in store.list() if c.conversation_id == sender]
+    store.dispose()
+    assert [c.urgency for c in urgent] == ["urgent"]
+    assert urgent[0].transcript[-2]["text"] == "he is choking and can't swallow"
+    # The form is over: the next message is an ordinary question again.
+    assert answer_texts(services.send(sender, "does it hurt?"))[0] == \
+        resources.content.answers["pain"].text

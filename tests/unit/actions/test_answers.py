@@ -70,8 +70,26 @@ async def test_low_confidence_hands_over_instead_of_guessing(
     tracker = tracker_factory(
         "nlu_fallback", ranking=ranking(("ask_pain", 0.2), ("out_of_scope", 0.19))
     )
-    await ActionClarify().run(dispatcher, tracker, {})
+    events = await ActionClarify().run(dispatcher, tracker, {})
     assert texts(dispatcher) == [resources.message("cannot_answer")]
+    assert events == [{"event": "followup", "name": "action_offer_escalation",
+                       "timestamp": None}]
+
+
+async def test_second_failed_attempt_hands_over(tracker_factory, dispatcher, resources):
+    earlier = [
+        {"event": "user", "text": "hmm"},
+        {"event": "action", "name": "action_clarify"},
+        {"event": "bot", "text": resources.message("clarify")},
+        {"event": "action", "name": "action_listen"},
+    ]
+    tracker = tracker_factory(
+        "nlu_fallback", "whatever", events=earlier,
+        ranking=ranking(("ask_onset", 0.41), ("ask_duration_of_effect", 0.38)),
+    )
+    events = await ActionClarify().run(dispatcher, tracker, {})
+    assert texts(dispatcher) == [resources.message("cannot_answer")]
+    assert events[0]["name"] == "action_offer_escalation"
 
 
 async def test_unlikely_second_topic_is_not_offered(tracker_factory, dispatcher, resources):

@@ -99,7 +99,9 @@ def test_mistranslations_of_the_article_are_not_copied(content):
 def test_messages_render_with_settings(content):
     values = load_settings(environ={}).template_values()
     for message in content.messages.values():
-        rendered = message.render({**values, "source": "x"})
+        rendered = message.render(
+            {**values, "source": "x", "question": "q", "reference": "r", "next_opening": "n"}
+        )
         assert "{" not in rendered, message.id
 
 

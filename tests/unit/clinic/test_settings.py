@@ -13,6 +13,7 @@ emergency_number: "911"
 opening_hours: "Mon-Fri 08:30-17:00; Sat 09:00-12:00"
 timezone: "America/New_York"
 website: "https://clinic.example.org"
+response_time: "4 working hours"
 """
 
 
@@ -96,3 +97,13 @@ def test_opening_hours_is_open():
     assert not hours.is_open(monday_morning.replace(hour=17))
     assert hours.is_open(dt.datetime(2026, 11, 28, 11, 59))  # Saturday
     assert not hours.is_open(dt.datetime(2026, 11, 29, 10, 0))  # Sunday
+
+
+def test_next_opening():
+    hours = OpeningHours.parse("Mon-Fri 08:30-17:00; Sat 09:00-12:00")
+    friday_evening = dt.datetime(2026, 11, 27, 18, 0)
+    assert hours.next_opening(friday_evening) == dt.datetime(2026, 11, 28, 9, 0)
+    saturday_noon = dt.datetime(2026, 11, 28, 12, 30)
+    assert hours.next_opening(saturday_noon) == dt.datetime(2026, 11, 30, 8, 30)
+    early_monday = dt.datetime(2026, 11, 30, 7, 0)
+    assert hours.next_opening(early_monday) == dt.datetime(2026, 11, 30, 8, 30)

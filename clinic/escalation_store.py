@@ -1,0 +1,305 @@
+"""The escalation store: every case handed to a clinician, kept until staff close it.
+
+SQLAlchemy Core (Rasa already ships SQLAlchemy 1.4). A SQLite file by default; PostgreSQL (or
+any SQLAlchemy URL) when ESCALATION_DB_URL is set. This is the only place personal details a
+parent gives (name, phone or e-mail, child's age) are stored: never in logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from clinic.paths import PROJECT_ROOT
+
+DB_URL_ENV = "ESCALATION_DB_URL"
+DEFAULT_DB_FILE = PROJECT_ROOT / "var" / "escalations.db"
+
+STATUSES = ("open", "contacted", "closed")
+URGENCIES = ("urgent", "routine")
+#: Notification states: pending (not yet tried or retry due), sent, failed (retrying).
+NOTIFICATION_STATES = ("pending", "sent", "failed")
+
+metadata = sa.MetaData()
+
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reference", sa.String(32), unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("urgency", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("parent_name", sa.String(200)),
+    sa.Column("contact", sa.String(200)),
+    sa.Column("child_age", sa.String(50)),
+    sa.Column("question", sa.Text),
+    sa.Column("consent", sa.Boolean, nullable=False, default=False),
+    sa.Column("transcript", sa.Text, nullable=False, default="[]"),
+    sa.Column("status", sa.String(16), nullable=False, default="open"),
+    sa.Column("notification_state", sa.String(16), nullable=False, default="pending"),
+    sa.Column("notification_attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("notification_error", sa.String(500)),
+    sa.Column("next_notification_at", sa.DateTime(timezone=True)),
+)
+
+audit_log = sa.Table(
+    "escalation_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("escalation_id", sa.Integer, sa.ForeignKey("escalations.id"), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("change", sa.String(200), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One stored case."""
+
+    id: int
+    reference: str
+    created_at: dt.datetime
+    channel: str
+    conversation_id: str
+    urgency: str
+    reason: str
+    parent_name: Optional[str]
+    contact: Optional[str]
+    child_age: Optional[str]
+    question: Optional[str]
+    consent: bool
+    transcript: List[Dict[str, str]]
+    status: str
+    notification_state: str
+    notification_attempts: int
+    notification_error: Optional[str]
+    next_notification_at: Optional[dt.datetime]
+
+    def payload(self) -> Dict[str, Any]:
+        """JSON-ready form (for the staff API and the notification webhook)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for key in ("created_at", "next_notification_at"):
+            if data[key] is not None:
+                data[key] = data[key].isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who changed what, when."""
+
+    at: dt.datetime
+    actor: str
+    change: str
+
+
+def database_url(environ: Optional[Dict[str, str]] = None) -> str:
+    """ESCALATION_DB_URL, or the SQLite file under var/."""
+    env = os.environ if environ is None else environ
+    return env.get(DB_URL_ENV) or f"sqlite:///{DEFAULT_DB_FILE}"
+
+
+def _utc(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    # SQLite gives naive datetimes back; everything stored here is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+class EscalationStore:
+    """Creates, reads and updates escalations."""
+
+    def __init__(self, url: Optional[str] = None) -> None:
+        """Connects (lazily) to `url` and creates the tables if needed."""
+        self.url = url or database_url()
+        if self.url.startswith("sqlite:///"):
+            Path(self.url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)
+        metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        """Closes the connection pool."""
+        self.engine.dispose()
+
+    def create(
+        self,
+        *,
+        channel: str,
+        conversation_id: str,
+        urgency: str,
+        reason: str,
+        transcript: Sequence[Dict[str, str]],
+        parent_name: Optional[str] = None,
+        contact: Optional[str] = None,
+        child_age: Optional[str] = None,
+        question: Optional[str] = None,
+        consent: bool = False,
+        now: Optional[dt.datetime] = None,
+    ) -> Escalation:
+        """Stores a new case and gives it its reference (ESC-<year>-<number>)."""
+        if urgency not in URGENCIES:
+            raise ValueError(f"urgency must be one of {URGENCIES}")
+        now = now or dt.datetime.now(dt.timezone.utc)
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                escalations.insert().values(
+                    created_at=now,
+                    channel=channel,
+                    conversation_id=conversation_id,
+                    urgency=urgency,
+                    reason=reason,
+                    parent_name=parent_name,
+                    contact=contact,
+                    child_age=child_age,
+                    question=question,
+                    consent=consent,
+                    transcript=json.dumps(list(transcript)),
+                    status="open",
+                    notification_state="pending",
+                    notification_attempts=0,
+                    next_notification_at=now,
+                )
+            )
+            new_id = int(result.inserted_primary_key[0])
+            reference = f"ESC-{now.year}-{new_id:06d}"
+            connection.execute(
+                escalations.update().where(escalations.c.id == new_id).values(reference=reference)
+            )
+            connection.execute(
+                audit_log.insert().values(
+                    escalation_id=new_id, at=now, actor="assistant", change=f"created ({urgency})"
+                )
+            )
+        found = self.get(reference)
+        assert found is not None
+        return found
+
+    def get(self, reference: str) -> Optional[Escalation]:
+        """The case with this reference, if any."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(escalations).where(escalations.c.reference == reference)
+            ).mappings().first()
+        return self._from_row(row) if row else None
+
+    def list(self, statuses: Sequence[str] = ("open", "contacted")) -> List[Escalation]:
+        """Cases with the given statuses, urgent first, then oldest first."""
+        urgent_first = sa.case((escalations.c.urgency == "urgent", 0), else_=1)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(escalations)
+                .where(escalations.c.status.in_(list(statuses)))
+                .order_by(urgent_first, escalations.c.created_at, escalations.c.id)
+            ).mappings().all()
+        return [self._from_row(row) for row in rows]
+
+    def set_status(self, reference: str, status: str, actor: str) -> Escalation:
+        """Changes a case's status and records who did it, when."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        current = self.get(reference)
+        if current is None:
+            raise KeyError(reference)
+        now = dt.datetime.now(dt.timezone.utc)
+        with self.engine.begin() as connection:
+            connection.execute(
+                escalations.update().where(escalations.c.id == current.id).values(status=status)
+            )
+            connection.execute(
+                audit_log.insert().values(
+                    escalation_id=current.id,
+                    at=now,
+                    actor=actor,
+                    change=f"status {current.status} -> {status}",
+                )
+            )
+        updated = self.get(reference)
+        assert updated is not None
+        return updated
+
+    def audit(self, reference: str) -> List[AuditEntry]:
+        """The change history of a case, oldest first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(audit_log.c.at, audit_log.c.actor, audit_log.c.change)
+                .join(escalations, escalations.c.id == audit_log.c.escalation_id)
+                .where(escalations.c.reference == reference)
+                .order_by(audit_log.c.at, audit_log.c.id)
+            ).all()
+        return [AuditEntry(at=_utc(r.at), actor=r.actor, change=r.change) for r in rows]  # type: ignore[arg-type]
+
+    def due_notifications(self, now: Optional[dt.datetime] = None) -> List[Escalation]:
+        """Cases whose notification is not yet delivered and is due (again)."""
+        now = now or dt.datetime.now(dt.timezone.utc)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(escalations)
+                .where(escalations.c.notification_state != "sent")
+                .where(escalations.c.next_notification_at <= now)
+                .order_by(escalations.c.id)
+            ).mappings().all()
+        return [self._from_row(row) for row in rows]
+
+    def record_notification(
+        self,
+        reference: str,
+        delivered: bool,
+        error: Optional[str] = None,
+        retry_at: Optional[dt.datetime] = None,
+    ) -> None:
+        """Records a delivery attempt: sent, or failed with the time of the next try."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                escalations.update()
+                .where(escalations.c.reference == reference)
+                .values(
+                    notification_state="sent" if delivered else "failed",
+                    notification_attempts=escalations.c.notification_attempts + 1,
+                    notification_error=None if delivered else (error or "unknown error")[:500],
+                    next_notification_at=None if delivered else retry_at,
+                )
+            )
+
+    def delete_closed_before(self, cutoff: dt.datetime) -> int:
+        """Deletes closed cases created before `cutoff` (retention); returns how many."""
+        with self.engine.begin() as connection:
+            ids = sa.select(escalations.c.id).where(
+                escalations.c.status == "closed", escalations.c.created_at < cutoff
+            )
+            connection.execute(audit_log.delete().where(audit_log.c.escalation_id.in_(ids)))
+            result = connection.execute(escalations.delete().where(escalations.c.id.in_(ids)))
+        return int(result.rowcount or 0)
+
+    @staticmethod
+    def _from_row(row: Any) -> Escalation:
+        return Escalation(
+            id=row["id"],
+            reference=row["reference"],
+            created_at=_utc(row["created_at"]),  # type: ignore[arg-type]
+            channel=row["channel"],
+            conversation_id=row["conversation_id"],
+            urgency=row["urgency"],
+            reason=row["reason"],
+            parent_name=row["parent_name"],
+            contact=row["contact"],
+            child_age=row["child_age"],
+            question=row["question"],
+            consent=bool(row["consent"]),
+            transcript=json.loads(row["transcript"] or "[]"),
+            status=row["status"],
+            notification_state=row["notification_state"],
+            notification_attempts=row["notification_attempts"],
+            notification_error=row["notification_error"],
+            next_notification_at=_utc(row["next_notification_at"]),
+        )

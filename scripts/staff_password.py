@@ -1,0 +1,34 @@
+"""Prints a STAFF_USERS entry for a staff account: `name:pbkdf2_sha256$...`.
+
+python scripts/staff_password.py NAME      (asks for the password twice)
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from webapp.staff_auth import hash_password
+
+
+def main() -> int:
+    """Reads the password without echo and prints the entry."""
+    if len(sys.argv) != 2 or ":" in sys.argv[1] or "," in sys.argv[1]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    password = getpass.getpass("Password: ")
+    if len(password) < 12:
+        print("Use at least 12 characters.", file=sys.stderr)
+        return 1
+    if getpass.getpass("Again: ") != password:
+        print("The passwords differ.", file=sys.stderr)
+        return 1
+    print(f"{sys.argv[1]}:{hash_password(password)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""Runs the web app: `python -m webapp` (WEBAPP_HOST, WEBAPP_PORT; default 127.0.0.1:8000)."""
+
+import os
+
+from webapp import create_app
+
+if __name__ == "__main__":
+    create_app().run(
+        host=os.environ.get("WEBAPP_HOST", "127.0.0.1"),
+        port=int(os.environ.get("WEBAPP_PORT", "8000")),
+        access_log=False,
+        motd=False,
+    )

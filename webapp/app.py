@@ -1,0 +1,66 @@
+"""App factory and server listeners of the web app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Optional
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sanic import Sanic
+
+from clinic.escalation_store import EscalationStore
+from clinic.notifier import WebhookNotifier
+from webapp.staff_api import staff_api
+from webapp.staff_auth import StaffAuth
+from webapp.staff_inbox import staff_inbox
+
+logger = logging.getLogger(__name__)
+
+#: How often the web app retries undelivered escalation notifications.
+RETRY_INTERVAL_ENV = "ESCALATION_RETRY_SECONDS"
+
+
+def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> Sanic:
+    """Creates the web app: the staff inbox (HTML) and its JSON API."""
+    app = Sanic(name)
+    app.config.RESPONSE_TIMEOUT = 30
+    app.config.REQUEST_MAX_SIZE = 64 * 1024
+    app.ctx.templates = Environment(
+        loader=PackageLoader("webapp", "templates"),
+        autoescape=select_autoescape(["html"]),
+    )
+    app.blueprint(staff_inbox)
+    app.blueprint(staff_api)
+
+    @app.before_server_start
+    async def open_resources(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.store = EscalationStore(store_url)
+        app.ctx.notifier = WebhookNotifier.from_environment()
+        app.ctx.auth = StaffAuth.from_environment()
+        app.ctx.cookie_secure = os.environ.get("STAFF_COOKIE_SECURE", "true") != "false"
+        if not app.ctx.auth.users:
+            logger.warning("no staff accounts configured (STAFF_USERS): the inbox has no users")
+        app.ctx.retry_task = asyncio.ensure_future(retry_notifications(app))
+
+    @app.after_server_stop
+    async def close_resources(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.retry_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.ctx.retry_task
+        app.ctx.store.dispose()
+
+    return app
+
+
+async def retry_notifications(app: Sanic) -> None:
+    """Delivers due escalation notifications until the server stops."""
+    interval = float(os.environ.get(RETRY_INTERVAL_ENV, "15"))
+    while True:
+        try:
+            await app.ctx.notifier.deliver_due(app.ctx.store)
+        except Exception:  # noqa: BLE001 (a store outage must not end the loop)
+            logger.exception("escalation notification retry failed; trying again later")
+        await asyncio.sleep(interval)

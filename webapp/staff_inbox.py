@@ -1,0 +1,125 @@
+"""Staff inbox (HTML): sign in, open escalations urgent first, transcript, status changes."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Optional
+
+from sanic import Blueprint, Request, response
+from sanic.response import HTTPResponse
+
+from clinic.escalation_store import STATUSES
+from webapp.staff_auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Session
+
+staff_inbox = Blueprint("staff_inbox", url_prefix="/staff")
+
+
+def render(request: Request, template: str, status: int = 200, **values: Any) -> HTTPResponse:
+    """Renders an autoescaped Jinja2 template."""
+    html = request.app.ctx.templates.get_template(template).render(**values)
+    return response.html(html, status=status, headers={
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+def current_session(request: Request) -> Optional[Session]:
+    """The signed-in staff member's session, if any."""
+    return request.app.ctx.auth.session(request.cookies.get(SESSION_COOKIE))
+
+
+def set_cookie(request: Request, resp: HTTPResponse, name: str, value: str, max_age: int) -> None:
+    """Sets a cookie only this site's pages can send back, never readable by scripts."""
+    resp.cookies[name] = value
+    cookie = resp.cookies[name]
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    cookie["secure"] = request.app.ctx.cookie_secure
+    cookie["path"] = "/staff"
+    cookie["max-age"] = max_age
+
+
+def csrf_ok(request: Request, session: Session) -> bool:
+    """Whether the form carries this session's CSRF token."""
+    return secrets.compare_digest(request.form.get("csrf", ""), session.csrf)
+
+
+@staff_inbox.get("/login")
+async def login_form(request: Request) -> HTTPResponse:
+    """The sign-in form with a fresh double-submit CSRF token."""
+    token = secrets.token_urlsafe(32)
+    resp = render(request, "login.html", csrf=token, error=None)
+    set_cookie(request, resp, LOGIN_CSRF_COOKIE, token, 600)
+    return resp
+
+
+@staff_inbox.post("/login")
+async def login(request: Request) -> HTTPResponse:
+    """Signs in; wrong credentials or a missing CSRF token get the form again."""
+    cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    form_token = request.form.get("csrf", "")
+    if not cookie_token or not secrets.compare_digest(cookie_token, form_token):
+        return response.text("Invalid or expired form, please reload the sign-in page.", 403)
+    token = request.app.ctx.auth.login(
+        request.form.get("username", ""), request.form.get("password", "")
+    )
+    if token is None:
+        fresh = secrets.token_urlsafe(32)
+        resp = render(request, "login.html", status=401, csrf=fresh,
+                      error="Wrong user name or password.")
+        set_cookie(request, resp, LOGIN_CSRF_COOKIE, fresh, 600)
+        return resp
+    resp = response.redirect("/staff/")
+    set_cookie(request, resp, SESSION_COOKIE, token, SESSION_SECONDS)
+    return resp
+
+
+@staff_inbox.post("/logout")
+async def logout(request: Request) -> HTTPResponse:
+    """Signs out (CSRF-protected like every state change)."""
+    session = current_session(request)
+    if session is not None and csrf_ok(request, session):
+        request.app.ctx.auth.logout(request.cookies.get(SESSION_COOKIE))
+    return response.redirect("/staff/login")
+
+
+@staff_inbox.get("/")
+async def inbox(request: Request) -> HTTPResponse:
+    """Open and contacted escalations, urgent first."""
+    session = current_session(request)
+    if session is None:
+        return response.redirect("/staff/login")
+    cases = request.app.ctx.store.list()
+    return render(request, "inbox.html", session=session, cases=cases)
+
+
+@staff_inbox.get("/escalations/<reference:str>")
+async def case(request: Request, reference: str) -> HTTPResponse:
+    """One escalation: details, transcript, history and the status form."""
+    session = current_session(request)
+    if session is None:
+        return response.redirect("/staff/login")
+    found = request.app.ctx.store.get(reference)
+    if found is None:
+        return render(request, "not_found.html", status=404, session=session)
+    return render(request, "case.html", session=session, case=found, statuses=STATUSES,
+                  audit=request.app.ctx.store.audit(reference))
+
+
+@staff_inbox.post("/escalations/<reference:str>/status")
+async def change_status(request: Request, reference: str) -> HTTPResponse:
+    """Changes a case's status; the change is recorded with who and when."""
+    session = current_session(request)
+    if session is None:
+        return response.redirect("/staff/login")
+    if not csrf_ok(request, session):
+        return response.text("Invalid form token, please reload the page.", 403)
+    status = request.form.get("status", "")
+    if status not in STATUSES:
+        return response.text("Unknown status.", 400)
+    try:
+        request.app.ctx.store.set_status(reference, status, actor=session.user)
+    except KeyError:
+        return render(request, "not_found.html", status=404, session=session)
+    return response.redirect(f"/staff/escalations/{reference}")
