@@ -86,12 +86,17 @@ shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server
 	@scripts/run_services.sh --shell
 
 # ------------------------------------------------------------------------------------ checks
+.PHONY: system-packages
+system-packages: ## Install the Debian packages the tests need (PostgreSQL), if missing
+	@scripts/install_system_packages.sh
+
 .PHONY: test
-test: lint validate $(MODEL) ## Everything: lint, content, unit tests, test stories, held-out NLU, integration
+test: lint validate system-packages $(MODEL) ## Everything: lint, content, unit, integration, stories, held-out NLU, safety lists
 	@$(BIN)/pytest
 	@$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out results/test-stories --quiet
-	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL) --min-accuracy 0.90
+	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL) --min-accuracy 0.90 --brief
+	@$(BIN)/python scripts/evaluate.py safety --model $(MODEL) --require-full-recall
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
@@ -105,6 +110,7 @@ eval: $(MODEL) $(STOCK_NLU_MODEL) ## Held-out accuracy (ours vs Rasa's stock con
 	@$(BIN)/python scripts/evaluate.py heldout --model $(STOCK_NLU_MODEL) --brief
 	@echo "== The project's config (config.yml)"
 	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL)
+	@$(BIN)/python scripts/evaluate.py safety --model $(MODEL)
 	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL)
 
 $(STOCK_NLU_MODEL): $(INSTALLED) scripts/stock_config.yml $(shell find data/nlu -name '*.yml')

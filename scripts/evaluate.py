@@ -2,10 +2,14 @@
 
     python scripts/evaluate.py heldout --model models/clinic.tar.gz [--min-accuracy 0.90]
     python scripts/evaluate.py devset  --model models/clinic.tar.gz [--url http://127.0.0.1:5005]
+    python scripts/evaluate.py safety  --model models/clinic.tar.gz [--require-full-recall]
 
 heldout: parses every example of tests/nlu/heldout_*.yml (never used for training) with the
   model and prints per-intent and overall accuracy, plus what the confidence gate does with
   them (answered right / asked or handed over / answered wrong). Exits 1 below --min-accuracy.
+safety: emergency recall on tests/safety/emergency_wordings.txt (+ held-out emergency
+  examples) and false alarms on tests/safety/lookalikes.txt and the dev set, through the
+  whole NLU pipeline (red-flag rules and classifier).
 devset: sends each question of ../shared/eval/dev-questions.tsv as a new conversation to the
   REST channel (starting the services itself unless --url is given) and maps the replies to
   an outcome (a:<answer id>, clarify, escalate, emergency) by matching the vetted texts
@@ -35,6 +39,7 @@ from clinic.paths import PROJECT_ROOT  # noqa: E402
 from clinic.resources import Resources, get_resources  # noqa: E402
 
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "nlu"
+SAFETY_DIR = PROJECT_ROOT / "tests" / "safety"
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev-questions.tsv"
 # Replies that hand the parent over to the clinic (a clinician answers instead of the bot).
 ESCALATION_MESSAGES = (
@@ -110,6 +115,49 @@ def evaluate_heldout(model: Path, min_accuracy: Optional[float], brief: bool = F
     return 0
 
 
+def read_list(path: Path) -> List[str]:
+    """Non-empty, non-comment lines of a wording list."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def evaluate_safety(model: Path, dev_set: Path, require_full_recall: bool) -> int:
+    """Emergency recall and false alarms of the whole NLU pipeline (rules + classifier)."""
+    emergencies = read_list(SAFETY_DIR / "emergency_wordings.txt") + [
+        text for text, intent in load_heldout() if intent == "emergency"
+    ]
+    lookalikes = read_list(SAFETY_DIR / "lookalikes.txt")
+    dev = [line.split("\t", 1) for line in read_list(dev_set)]
+    parsed = asyncio.run(_parse_all(model, emergencies + lookalikes + [q for _, q in dev]))
+    alarms = [result["intent"]["name"] == "emergency" for result in parsed]
+    found = alarms[: len(emergencies)]
+    false_alarms = alarms[len(emergencies) : len(emergencies) + len(lookalikes)]
+    dev_alarms = alarms[len(emergencies) + len(lookalikes) :]
+    dev_false = [
+        q for (expected, q), alarm in zip(dev, dev_alarms)
+        if alarm and "emergency" not in expected.split(",")
+    ]
+    print(f"\nEmergency recall: {sum(found)}/{len(found)} = {sum(found) / len(found):.3f} "
+          "(tests/safety/emergency_wordings.txt + held-out emergency examples)")
+    print(f"False alarms on look-alikes: {sum(false_alarms)}/{len(false_alarms)} = "
+          f"{sum(false_alarms) / len(false_alarms):.3f}")
+    print(f"Dev set: emergency guidance on {sum(dev_alarms)}/{len(dev)} questions, "
+          f"false alarms {len(dev_false)}/{len(dev)} = {len(dev_false) / len(dev):.3f}")
+    for text, alarm in zip(emergencies, found):
+        if not alarm:
+            print(f"  MISSED: {text}")
+    for text, alarm in zip(lookalikes, false_alarms):
+        if alarm:
+            print(f"  FALSE ALARM: {text}")
+    for question in dev_false:
+        print(f"  FALSE ALARM (dev): {question}")
+    if require_full_recall and (not all(found) or any(false_alarms)):
+        print("\nFAIL: every emergency wording must raise the alarm and no look-alike may",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def classify_replies(replies: List[Dict[str, Any]], resources: Resources) -> str:
     """The outcome of one reply list: 'emergency', 'a:<id>', 'clarify', 'escalate' or 'other'."""
     texts = [reply.get("text", "") for reply in replies]
@@ -167,10 +215,12 @@ def evaluate_devset(services: RunningServices, dev_set: Path) -> int:
 def main() -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["heldout", "devset"])
+    parser.add_argument("what", choices=["heldout", "devset", "safety"])
     parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "clinic.tar.gz")
     parser.add_argument("--min-accuracy", type=float)
     parser.add_argument("--brief", action="store_true", help="overall numbers only")
+    parser.add_argument("--require-full-recall", action="store_true",
+                        help="safety: exit 1 on any missed emergency or false alarm")
     parser.add_argument("--url", help="a running Rasa server (default: start one)")
     parser.add_argument("--dev-set", type=Path, default=DEV_SET)
     args = parser.parse_args()
@@ -179,6 +229,8 @@ def main() -> int:
 
     if args.what == "heldout":
         return evaluate_heldout(args.model, args.min_accuracy, args.brief)
+    if args.what == "safety":
+        return evaluate_safety(args.model, args.dev_set, args.require_full_recall)
     if args.url:
         return evaluate_devset(RunningServices(args.url, "", None, {}), args.dev_set)
     with tempfile.TemporaryDirectory() as work_dir, running_services(

@@ -135,3 +135,34 @@ def test_emergency_mid_form_over_rest(services):
     # The form is over: the next message is an ordinary question again.
     assert answer_texts(services.send(sender, "does it hurt?"))[0] == \
         resources.content.answers["pain"].text
+
+
+FORM_STEPS = [  # (what the parent typed to reach the step, the step's question)
+    ("/affirm", "ask_parent_name"),
+    ("Alex Morgan", "ask_contact"),
+    ("alex@example.com", "ask_child_age"),
+    ("7", "ask_question_confirm"),
+    ("yes", "ask_consent"),
+]
+
+
+@pytest.mark.parametrize("cancel_at", range(len(FORM_STEPS)))
+@pytest.mark.parametrize("how", ["cancel", "stop please", "no"])
+def test_leaving_the_form_at_any_step_stores_nothing(services, cancel_at, how):
+    resources = get_resources()
+    sender = f"it-{uuid.uuid4().hex}"
+    offer = answer_texts(services.send(sender, "what's the weather in Paris tomorrow?"))
+    assert offer[-1] == resources.message("escalation_offer")
+    for typed, _ in FORM_STEPS[: cancel_at + 1]:
+        services.send(sender, typed)
+    expected = "escalation_cancelled"
+    if how == "no" and FORM_STEPS[cancel_at][1] == "ask_consent":
+        expected = "escalation_no_consent"  # "no" answers the consent question itself
+    assert answer_texts(services.send(sender, how)) == [resources.message(expected)]
+    store = store_for(services)
+    stored = [c for c in store.list(("open", "contacted", "closed")) if c.conversation_id == sender]
+    store.dispose()
+    assert stored == []
+    # The form is over: ordinary questions are answered again.
+    assert answer_texts(services.send(sender, "does it hurt?"))[0] == \
+        resources.content.answers["pain"].text

@@ -1,0 +1,46 @@
+"""The escalation store round trip on a real PostgreSQL server."""
+
+import datetime as dt
+
+import pytest
+
+from clinic.escalation_store import EscalationStore
+from tests.integration.postgres import temporary_postgres
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def store():
+    with temporary_postgres() as url:
+        store = EscalationStore(url)
+        yield store
+        store.dispose()
+
+
+def test_round_trip_on_postgresql(store):
+    assert store.engine.dialect.name == "postgresql"
+    created = store.create(
+        channel="socketio", conversation_id="c-pg", urgency="urgent", reason="emergency",
+        transcript=[{"speaker": "user", "text": "she can't breathe"}], question="help",
+        now=dt.datetime(2026, 11, 25, 22, 0, tzinfo=dt.timezone.utc),
+    )
+    assert created.reference == f"ESC-2026-{created.id:06d}"
+    found = store.get(created.reference)
+    assert found == created
+    assert found.created_at == dt.datetime(2026, 11, 25, 22, 0, tzinfo=dt.timezone.utc)
+
+
+def test_status_audit_and_notifications_on_postgresql(store):
+    case = store.create(channel="rest", conversation_id="c2", urgency="routine",
+                        reason="out_of_scope", transcript=[], consent=True,
+                        parent_name="Alex", contact="alex@example.com")
+    store.set_status(case.reference, "contacted", actor="nurse.kim")
+    assert [e.change for e in store.audit(case.reference)] == [
+        "created (routine)", "status open -> contacted",
+    ]
+    assert case.reference in [c.reference for c in store.due_notifications()]
+    store.record_notification(case.reference, delivered=True)
+    assert store.get(case.reference).notification_state == "sent"
+    urgent_first = store.list()
+    assert urgent_first[0].urgency == "urgent"
