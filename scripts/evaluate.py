@@ -134,7 +134,7 @@ def evaluate_safety(model: Path, dev_set: Path, require_full_recall: bool) -> in
     false_alarms = alarms[len(emergencies) : len(emergencies) + len(lookalikes)]
     dev_alarms = alarms[len(emergencies) + len(lookalikes) :]
     dev_false = [
-        q for (expected, q), alarm in zip(dev, dev_alarms)
+        q for (expected, q), alarm in zip(dev, dev_alarms, strict=False)
         if alarm and "emergency" not in expected.split(",")
     ]
     print(f"\nEmergency recall: {sum(found)}/{len(found)} = {sum(found) / len(found):.3f} "
@@ -143,10 +143,10 @@ def evaluate_safety(model: Path, dev_set: Path, require_full_recall: bool) -> in
           f"{sum(false_alarms) / len(false_alarms):.3f}")
     print(f"Dev set: emergency guidance on {sum(dev_alarms)}/{len(dev)} questions, "
           f"false alarms {len(dev_false)}/{len(dev)} = {len(dev_false) / len(dev):.3f}")
-    for text, alarm in zip(emergencies, found):
+    for text, alarm in zip(emergencies, found, strict=False):
         if not alarm:
             print(f"  MISSED: {text}")
-    for text, alarm in zip(lookalikes, false_alarms):
+    for text, alarm in zip(lookalikes, false_alarms, strict=False):
         if alarm:
             print(f"  FALSE ALARM: {text}")
     for question in dev_false:
