@@ -81,6 +81,10 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS) content/answers.yml
 run: $(MODEL) ## Install, build, train if needed, and start the action server and Rasa server
 	@scripts/run_services.sh
 
+.PHONY: staff-password
+staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (asks for the password)
+	@read -rp "Staff user name: " name && $(BIN)/python scripts/staff_password.py "$$name"
+
 .PHONY: shell
 shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running)
 	@scripts/run_services.sh --shell
