@@ -71,6 +71,12 @@ class ActionClarify(Action):
     ) -> List[EventType]:
         """Offers the two most likely topics as buttons, or says it cannot answer."""
         resources = get_resources()
+        text = str(tracker.latest_message.get("text") or "")
+        if not any("a" <= ch.lower() <= "z" for ch in text):
+            # Empty, only emoji/digits/symbols, or a script we cannot read: say so politely.
+            # (Red flags were checked before this, in the NLU pipeline.)
+            dispatcher.utter_message(text=resources.message("bad_input"))
+            return []
         ranking = [
             (item.get("name"), float(item.get("confidence") or 0.0))
             for item in tracker.latest_message.get("intent_ranking", [])

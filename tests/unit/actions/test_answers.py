@@ -1,3 +1,5 @@
+import pytest
+
 from actions.answers import ActionAnswerTopic, ActionClarify
 from tests.conftest import texts
 
@@ -44,6 +46,13 @@ async def test_unknown_topic_never_improvises(tracker_factory, dispatcher, resou
     assert texts(dispatcher) == [resources.message("cannot_answer")]
 
 
+@pytest.mark.parametrize("text", ["", "   ", "😀😀", "12345", "¿¿??", "доза ботокса"])
+async def test_unreadable_input_gets_a_polite_reply(tracker_factory, dispatcher, resources, text):
+    tracker = tracker_factory("nlu_fallback", text, ranking=ranking(("ask_pain", 0.3)))
+    assert await ActionClarify().run(dispatcher, tracker, {}) == []
+    assert texts(dispatcher) == [resources.message("bad_input")]
+
+
 def ranking(*pairs):
     return [{"name": "nlu_fallback", "confidence": 0.55}] + [
         {"name": name, "confidence": confidence} for name, confidence in pairs
@@ -52,7 +61,8 @@ def ranking(*pairs):
 
 async def test_close_topics_are_offered_as_buttons(tracker_factory, dispatcher, resources):
     tracker = tracker_factory(
-        "nlu_fallback", ranking=ranking(("ask_onset", 0.41), ("ask_duration_of_effect", 0.38))
+        "nlu_fallback", "when does it work",
+        ranking=ranking(("ask_onset", 0.41), ("ask_duration_of_effect", 0.38)),
     )
     await ActionClarify().run(dispatcher, tracker, {})
 
@@ -68,7 +78,7 @@ async def test_low_confidence_hands_over_instead_of_guessing(
     tracker_factory, dispatcher, resources
 ):
     tracker = tracker_factory(
-        "nlu_fallback", ranking=ranking(("ask_pain", 0.2), ("out_of_scope", 0.19))
+        "nlu_fallback", "hmm what", ranking=ranking(("ask_pain", 0.2), ("out_of_scope", 0.19))
     )
     events = await ActionClarify().run(dispatcher, tracker, {})
     assert texts(dispatcher) == [resources.message("cannot_answer")]
@@ -94,7 +104,7 @@ async def test_second_failed_attempt_hands_over(tracker_factory, dispatcher, res
 
 async def test_unlikely_second_topic_is_not_offered(tracker_factory, dispatcher, resources):
     tracker = tracker_factory(
-        "nlu_fallback", ranking=ranking(("ask_pain", 0.45), ("ask_onset", 0.05))
+        "nlu_fallback", "ouchy", ranking=ranking(("ask_pain", 0.45), ("ask_onset", 0.05))
     )
     await ActionClarify().run(dispatcher, tracker, {})
     assert texts(dispatcher) == [resources.message("cannot_answer")]
@@ -102,7 +112,8 @@ async def test_unlikely_second_topic_is_not_offered(tracker_factory, dispatcher,
 
 async def test_possible_emergency_gets_emergency_guidance(tracker_factory, dispatcher, resources):
     tracker = tracker_factory(
-        "nlu_fallback", ranking=ranking(("ask_side_effects", 0.4), ("emergency", 0.35))
+        "nlu_fallback", "he looks odd",
+        ranking=ranking(("ask_side_effects", 0.4), ("emergency", 0.35)),
     )
     await ActionClarify().run(dispatcher, tracker, {})
     assert texts(dispatcher) == [resources.message("emergency")]
@@ -123,7 +134,7 @@ async def test_body_area_picks_its_topic_among_the_likely_two(
 
 async def test_body_area_without_topic_still_asks(tracker_factory, dispatcher, resources):
     tracker = tracker_factory(
-        "nlu_fallback",
+        "nlu_fallback", "leg?",
         ranking=ranking(("ask_onset", 0.4), ("ask_duration_of_effect", 0.38)),
         entities=[{"entity": "body_area", "value": "leg", "start": 0, "end": 3}],
     )
