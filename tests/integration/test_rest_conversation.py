@@ -96,6 +96,10 @@ def test_escalation_form_over_rest(services):
 
     assert answer_texts(services.send(sender, "/affirm")) == [resources.message("ask_parent_name")]
     assert answer_texts(services.send(sender, "Alex Morgan")) == [resources.message("ask_contact")]
+    # A vetted question mid-form is answered, then the form asks again.
+    mid_form = answer_texts(services.send(sender, "does the injection hurt?"))
+    assert mid_form[0] == resources.content.answers["pain"].text
+    assert mid_form[-1] == resources.message("ask_contact")
     # An invalid contact is re-asked with an example.
     assert answer_texts(services.send(sender, "my phone")) == [
         resources.message("contact_invalid"), resources.message("ask_contact"),

@@ -190,3 +190,18 @@ def test_confirmation_while_open_and_after_hours(resources):
     assert closed == resources.message(
         "escalation_submitted_closed", reference="ESC-2026-000124", next_opening="Monday 08:30"
     )
+
+
+async def test_parent_gets_the_reference_while_the_webhook_is_down(
+    tracker_factory, dispatcher, escalation_store, monkeypatch
+):
+    from actions.escalation_service import get_notifier
+
+    monkeypatch.setenv("ESCALATION_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("ESCALATION_WEBHOOK_SECRET", "s3cret")
+    get_notifier.cache_clear()
+    await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
+    [case] = escalation_store.list()
+    assert case.reference in texts(dispatcher)[0]
+    assert case.notification_state == "failed"
+    assert case.next_notification_at is not None
