@@ -121,6 +121,10 @@ $(STOCK_NLU_MODEL): $(INSTALLED) scripts/stock_config.yml $(shell find data/nlu 
 	@$(BIN)/rasa train nlu --config scripts/stock_config.yml --nlu data/nlu --out models \
 		--fixed-model-name stock-nlu --quiet
 
+.PHONY: bench
+bench: $(INSTALLED) $(SPACY_PIPELINE)/meta.json ## Project config vs Rasa's stock config, same load, one run (results/bench.md)
+	@$(BIN)/python scripts/bench.py --out results
+
 .PHONY: clean
 clean: ## Remove trained models, builds and results (keeps .venv)
 	rm -rf models build results var .pytest_cache

@@ -1,0 +1,31 @@
+"""The benchmark's smoke version: both configurations train, start, answer and are reported."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from clinic.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_quick_writes_the_report(tmp_path):
+    subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), "--quick",
+         "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT, check=True, timeout=1200,
+    )
+    report = (tmp_path / "bench.md").read_text()
+    assert "Quick smoke run" in report
+    assert (tmp_path / "bench.png").stat().st_size > 1000
+    data = json.loads((tmp_path / "bench.json").read_text())
+    configs = {row["config"] for row in data["rows"]}
+    assert configs == {"stock", "project"}
+    for row in data["rows"]:
+        # Both servers answered every message of every conversation.
+        assert row["messages"] > 0 and row["errors"] == 0, row
+    for name in configs:
+        assert data["facts"][name]["rasa_rss"] > 0
+        assert data["facts"][name]["load_s"] > 0
