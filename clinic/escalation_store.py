@@ -26,6 +26,9 @@ STATUSES = ("open", "contacted", "closed")
 URGENCIES = ("urgent", "routine")
 #: Notification states: pending (not yet tried or retry due), sent, failed (retrying).
 NOTIFICATION_STATES = ("pending", "sent", "failed")
+#: The process that creates a case notifies first; the retry loop takes a new case only after
+#: this grace period, so the two do not both send it.
+RETRY_LOOP_GRACE = dt.timedelta(seconds=60)
 
 metadata = sa.MetaData()
 
@@ -168,7 +171,7 @@ class EscalationStore:
                     status="open",
                     notification_state="pending",
                     notification_attempts=0,
-                    next_notification_at=now,
+                    next_notification_at=now + RETRY_LOOP_GRACE,
                 )
             )
             new_id = int(result.inserted_primary_key[0])

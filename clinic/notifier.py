@@ -113,11 +113,13 @@ class WebhookNotifier:
         )
         return False
 
-    async def deliver_due(self, store: EscalationStore) -> int:
-        """Delivers every case that is due; returns how many were delivered."""
+    async def deliver_due(
+        self, store: EscalationStore, now: Optional[dt.datetime] = None
+    ) -> int:
+        """Delivers every case that is due (at `now`); returns how many were delivered."""
         if not self.enabled:
             return 0
         delivered = 0
-        for escalation in store.due_notifications():
+        for escalation in store.due_notifications(now):
             delivered += await self.deliver(store, escalation)
         return delivered

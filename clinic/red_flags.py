@@ -80,13 +80,10 @@ class RedFlagDetector:
         for category, phrases in categories.items():
             if not phrases:
                 raise ValueError(f"{self.path}: category '{category}' has no phrases")
-            patterns = []
-            for phrase in phrases:
-                pattern, negative = self._pattern(str(phrase), spellings)
-                patterns.append(pattern)
-                self._negative_phrase[f"{category}:{len(patterns) - 1}"] = negative
-            for index, pattern in enumerate(patterns):
-                self._matcher.add(f"{category}:{index}", [pattern])
+            for index, phrase in enumerate(phrases):
+                rule = f"{category}:{index}"
+                pattern, self._negative_phrase[rule] = self._pattern(str(phrase), spellings)
+                self._matcher.add(rule, [pattern])
 
         self._general = self._phrase_matcher("general_cues", raw)
         self._personal = self._phrase_matcher("personal_cues", raw)

@@ -126,4 +126,16 @@ async def test_disabled_notifier_keeps_cases_pending(store):
     case = new_case(store)
     assert not await notifier.deliver(store, case)
     assert await notifier.deliver_due(store) == 0
+    # Disabled: the case stays pending (visible in the inbox), never dropped.
     assert store.get(case.reference).notification_state == "pending"
+
+
+async def test_retry_loop_picks_up_new_cases_after_the_grace_period(store, receiver_url):
+    receiver = Receiver()
+    notifier = WebhookNotifier(url=await receiver_url(receiver), secret=SECRET)
+    case = new_case(store)  # its creator never got to notify (e.g. the action server died)
+    assert await notifier.deliver_due(store) == 0
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2)
+    assert await notifier.deliver_due(store, now=later) == 1
+    assert store.get(case.reference).notification_state == "sent"
+    assert await notifier.deliver_due(store, now=later) == 0
