@@ -47,8 +47,10 @@ async def record_escalation(
             conversation_id=conversation_id, transcript=transcript, parent_name=parent_name,
             contact=contact, child_age=child_age, question=question, consent=consent,
         )
-    except Exception:  # noqa: BLE001 (any database failure: tell the parent to call)
-        logger.exception("could not store a %s escalation (%s)", urgency, reason)
+    except Exception as exc:  # noqa: BLE001 (any database failure: tell the parent to call)
+        # The exception type only: a database message could quote the parent's details.
+        logger.error("could not store a %s escalation (%s): %s", urgency, reason,
+                     type(exc).__name__)
         return None
     try:
         await asyncio.wait_for(
@@ -56,6 +58,7 @@ async def record_escalation(
         )
     except asyncio.TimeoutError:
         logger.warning("escalation %s: notification still pending", escalation.reference)
-    except Exception:  # noqa: BLE001 (the retry loop will try again)
-        logger.exception("escalation %s: notification failed", escalation.reference)
+    except Exception as exc:  # noqa: BLE001 (the retry loop will try again)
+        logger.error("escalation %s: notification failed: %s", escalation.reference,
+                     type(exc).__name__)
     return escalation

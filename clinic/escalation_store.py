@@ -128,7 +128,10 @@ class EscalationStore:
         self.url = url or database_url()
         if self.url.startswith("sqlite:///"):
             Path(self.url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)
+        # hide_parameters: database errors must never carry a parent's details into a log.
+        self.engine: Engine = sa.create_engine(
+            self.url, future=True, pool_pre_ping=True, hide_parameters=True
+        )
         metadata.create_all(self.engine)
 
     def dispose(self) -> None:

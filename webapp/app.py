@@ -61,6 +61,7 @@ async def retry_notifications(app: Sanic) -> None:
     while True:
         try:
             await app.ctx.notifier.deliver_due(app.ctx.store)
-        except Exception:  # noqa: BLE001 (a store outage must not end the loop)
-            logger.exception("escalation notification retry failed; trying again later")
+        except Exception as exc:  # noqa: BLE001 (a store outage must not end the loop)
+            logger.error("escalation notification retry failed (%s); trying again later",
+                         type(exc).__name__)
         await asyncio.sleep(interval)

@@ -205,3 +205,22 @@ async def test_parent_gets_the_reference_while_the_webhook_is_down(
     assert case.reference in texts(dispatcher)[0]
     assert case.notification_state == "failed"
     assert case.next_notification_at is not None
+
+
+async def test_personal_details_never_reach_the_log(
+    tracker_factory, dispatcher, escalation_store, monkeypatch, caplog
+):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
+
+    def broken(**_):
+        raise RuntimeError("insert failed for Alex Morgan +1 555 0100 123")
+
+    monkeypatch.setattr(escalation_store, "create", broken)
+    await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
+    logged = caplog.text
+    assert "ESC-" in logged
+    for detail in ("Alex", "555 0100 123", "swimming"):
+        assert detail not in logged
