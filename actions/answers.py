@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 EMERGENCY_INTENT = "emergency"
 #: A topic is offered as a choice only with at least this much of the classifier's belief.
 MIN_CHOICE_CONFIDENCE = 0.15
+#: A single likely topic (the second is implausible) is offered alone from this confidence.
+MIN_SINGLE_CHOICE_CONFIDENCE = 0.4
 
 
 def send_answer(
@@ -94,11 +96,15 @@ class ActionClarify(Action):
             if (answer_id := answer_id_for_intent(name)) in resources.content.answers
             and confidence >= MIN_CHOICE_CONFIDENCE
         ]
+        worth_asking = len(choices) == 2 or (
+            len(choices) == 1 and ranking[0][1] >= MIN_SINGLE_CHOICE_CONFIDENCE
+            and answer_id_for_intent(ranking[0][0]) == choices[0]
+        )
         area_topic = self._area_topic(tracker, resources)
         if area_topic and area_topic in choices:
             # "what about for the neck?": the body area names the topic among the likely two.
             return send_answer(dispatcher, tracker, resources, area_topic)
-        if len(choices) == 2 and not self._asked_already(tracker):
+        if worth_asking and not self._asked_already(tracker):
             buttons = topic_buttons(resources.content, choices)
             buttons.append(
                 {"title": resources.message("clarify_none"), "payload": "/request_human"}

@@ -102,9 +102,19 @@ async def test_second_failed_attempt_hands_over(tracker_factory, dispatcher, res
     assert events[0]["name"] == "action_offer_escalation"
 
 
-async def test_unlikely_second_topic_is_not_offered(tracker_factory, dispatcher, resources):
+async def test_one_likely_topic_is_offered_alone(tracker_factory, dispatcher, resources):
     tracker = tracker_factory(
         "nlu_fallback", "ouchy", ranking=ranking(("ask_pain", 0.45), ("ask_onset", 0.05))
+    )
+    await ActionClarify().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["text"] == resources.message("clarify")
+    assert [b["payload"] for b in message["buttons"]] == ["/ask_pain", "/request_human"]
+
+
+async def test_weak_single_topic_hands_over(tracker_factory, dispatcher, resources):
+    tracker = tracker_factory(
+        "nlu_fallback", "ouchy", ranking=ranking(("ask_pain", 0.3), ("ask_onset", 0.05))
     )
     await ActionClarify().run(dispatcher, tracker, {})
     assert texts(dispatcher) == [resources.message("cannot_answer")]
