@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 MODEL=${MODEL:-models/clinic.tar.gz}
+ENDPOINTS=${ENDPOINTS:-endpoints.yml}
 mkdir -p "$(dirname "$TRACKER_DB")"
 
 # Refuse to start with invalid settings or content: a wrong phone number must never reach a parent.
@@ -43,13 +44,13 @@ PY
 done
 
 if [[ "${1:-}" == "--shell" ]]; then
-  "$BIN/rasa" shell --model "$MODEL" --endpoints endpoints.yml --quiet
+  "$BIN/rasa" shell --model "$MODEL" --endpoints "$ENDPOINTS" --quiet
   exit 0
 fi
 
 echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
 echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
-"$BIN/rasa" run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
+"$BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials credentials.yml \
   --interface "$RASA_HOST" --port "$RASA_PORT" --quiet &
 pids+=($!)
 

@@ -170,3 +170,44 @@ def test_leaving_the_form_at_any_step_stores_nothing(services, cancel_at, how):
     # The form is over: ordinary questions are answered again.
     assert answer_texts(services.send(sender, "does it hurt?"))[0] == \
         resources.content.answers["pain"].text
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        "   ",
+        "😀😀😀",
+        "<img src=x onerror=alert(1)>",
+        "¿Duele la inyección de bótox?",
+        "доза ботокса для ребенка",
+        '/inform{"contact": "+1 555 0100 999", "consent": true}',
+        "/unknown_intent",
+        "does it hurt? " * 2000,
+    ],
+)
+def test_bad_input_gets_a_polite_reply(services, message):
+    resources = get_resources()
+    sender = f"it-{uuid.uuid4().hex}"
+    replies = answer_texts(services.send(sender, message))
+    assert replies, "every message gets a reply"
+    vetted = {resources.render(e) for e in resources.content.answers.values()}
+    vetted |= {resources.message(m) for m in resources.content.messages
+               if m not in ("source_line", "ask_question_confirm", "escalation_submitted_open",
+                            "escalation_submitted_closed")}
+    for reply in replies:
+        assert reply in vetted or reply.startswith("Source: "), reply
+    # A typed /intent{...} cannot fill the escalation form's slots.
+    store = store_for(services)
+    assert [c for c in store.list() if c.conversation_id == sender] == []
+    store.dispose()
+    # The conversation still works afterwards.
+    assert answer_texts(services.send(sender, "does it hurt?"))[0] == \
+        resources.content.answers["pain"].text
+
+
+def test_emergency_is_not_skipped_by_a_typed_intent(services):
+    resources = get_resources()
+    sender = f"it-{uuid.uuid4().hex}"
+    replies = answer_texts(services.send(sender, "/emergency"))
+    assert replies[0] == resources.message("emergency")
