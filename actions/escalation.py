@@ -25,6 +25,16 @@ SKIP_WORDS = {"skip", "no", "rather not", "prefer not to say", "-", "n/a", "pass
 YES_WORDS = {"yes", "y", "yeah", "yep", "correct", "that's right", "right", "ok", "okay", "sure"}
 
 
+def forget_escalation(form_too: bool = True) -> List[EventType]:
+    """Clears what an escalation collected: the pending question, reason and form slots."""
+    events: List[EventType] = [
+        SlotSet("pending_question", None), SlotSet("escalation_reason", None)
+    ]
+    if form_too:
+        events += [SlotSet(slot, None) for slot in FORM_SLOTS]
+    return events
+
+
 def normalise_contact(text: str) -> Optional[str]:
     """A valid phone number or e-mail address from what the parent typed, else None."""
     value = " ".join(text.strip().split())
@@ -78,7 +88,7 @@ class ActionDeclineEscalation(Action):
     ) -> List[EventType]:
         """Gives the clinic's number and forgets the pending question."""
         dispatcher.utter_message(text=get_resources().message("escalation_declined"))
-        return [SlotSet("pending_question", None), SlotSet("escalation_reason", None)]
+        return forget_escalation(form_too=False)
 
 
 class AskSlotAction(Action):
@@ -226,9 +236,7 @@ class ActionSubmitEscalation(Action):
     ) -> List[EventType]:
         """Stores nothing without consent; otherwise stores, notifies and confirms."""
         resources = get_resources()
-        reset = [SlotSet(slot, None) for slot in FORM_SLOTS] + [
-            SlotSet("pending_question", None), SlotSet("escalation_reason", None)
-        ]
+        reset = forget_escalation()
         if tracker.get_slot("consent") is not True:
             dispatcher.utter_message(text=resources.message("escalation_no_consent"))
             return reset
@@ -281,6 +289,4 @@ class ActionCancelEscalation(Action):
     ) -> List[EventType]:
         """Deactivates the form and clears everything it collected."""
         dispatcher.utter_message(text=get_resources().message("escalation_cancelled"))
-        return [ActiveLoop(None), SlotSet("requested_slot", None)] + [
-            SlotSet(slot, None) for slot in FORM_SLOTS
-        ] + [SlotSet("pending_question", None), SlotSet("escalation_reason", None)]
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] + forget_escalation()
