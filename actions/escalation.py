@@ -96,6 +96,7 @@ class AskSlotAction(Action):
 
     slot = ""
     message_id = ""
+    yes_no = False
 
     def name(self) -> Text:
         """`action_ask_<slot>`, the name Rasa forms look for."""
@@ -104,8 +105,11 @@ class AskSlotAction(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        """Sends the question."""
-        dispatcher.utter_message(text=get_resources().message(self.message_id))
+        """Sends the question (with yes/no buttons for yes/no questions)."""
+        dispatcher.utter_message(
+            text=get_resources().message(self.message_id),
+            buttons=yes_no_buttons() if self.yes_no else None,
+        )
         return []
 
 
@@ -150,21 +154,10 @@ class ActionAskQuestion(Action):
         return []
 
 
-class ActionAskConsent(Action):
+class ActionAskConsent(AskSlotAction):
     """Asks for explicit consent to store and use the details."""
 
-    def name(self) -> Text:
-        """Action name Rasa forms look for."""
-        return "action_ask_consent"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        """Sends the consent question with yes/no buttons."""
-        dispatcher.utter_message(
-            text=get_resources().message("ask_consent"), buttons=yes_no_buttons()
-        )
-        return []
+    slot, message_id, yes_no = "consent", "ask_consent", True
 
 
 class ValidateEscalationForm(FormValidationAction):

@@ -205,17 +205,23 @@ def check_nlu_coverage(
     return problems
 
 
-def count_nlu_examples(nlu_files: Iterable[Path]) -> Dict[str, int]:
-    """Counts the training examples per intent in Rasa YAML NLU files."""
-    counts: Dict[str, int] = {}
+def read_nlu_examples(nlu_files: Iterable[Path]) -> List[Tuple[str, str]]:
+    """(text, intent) for every example of every intent block in Rasa YAML NLU files."""
+    pairs: List[Tuple[str, str]] = []
     for path in nlu_files:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         for block in data.get("nlu", []) or []:
             if "intent" not in block:
                 continue
-            lines = [
-                line for line in str(block.get("examples", "")).splitlines()
-                if line.strip().startswith("- ")
-            ]
-            counts[block["intent"]] = counts.get(block["intent"], 0) + len(lines)
+            for line in str(block.get("examples", "")).splitlines():
+                if line.strip().startswith("- "):
+                    pairs.append((line.strip()[2:].strip(), block["intent"]))
+    return pairs
+
+
+def count_nlu_examples(nlu_files: Iterable[Path]) -> Dict[str, int]:
+    """Counts the training examples per intent in Rasa YAML NLU files."""
+    counts: Dict[str, int] = {}
+    for _, intent in read_nlu_examples(nlu_files):
+        counts[intent] = counts.get(intent, 0) + 1
     return counts

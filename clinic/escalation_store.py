@@ -120,6 +120,15 @@ def _utc(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
     return value
 
 
+def _record_change(
+    connection: Any, escalation_id: int, at: dt.datetime, actor: str, change: str
+) -> None:
+    """Adds an audit entry (inside the caller's transaction)."""
+    connection.execute(
+        audit_log.insert().values(escalation_id=escalation_id, at=at, actor=actor, change=change)
+    )
+
+
 class EscalationStore:
     """Creates, reads and updates escalations."""
 
@@ -182,11 +191,7 @@ class EscalationStore:
             connection.execute(
                 escalations.update().where(escalations.c.id == new_id).values(reference=reference)
             )
-            connection.execute(
-                audit_log.insert().values(
-                    escalation_id=new_id, at=now, actor="assistant", change=f"created ({urgency})"
-                )
-            )
+            _record_change(connection, new_id, now, "assistant", f"created ({urgency})")
         found = self.get(reference)
         assert found is not None
         return found
@@ -222,14 +227,8 @@ class EscalationStore:
             connection.execute(
                 escalations.update().where(escalations.c.id == current.id).values(status=status)
             )
-            connection.execute(
-                audit_log.insert().values(
-                    escalation_id=current.id,
-                    at=now,
-                    actor=actor,
-                    change=f"status {current.status} -> {status}",
-                )
-            )
+            change = f"status {current.status} -> {status}"
+            _record_change(connection, current.id, now, actor, change)
         updated = self.get(reference)
         assert updated is not None
         return updated

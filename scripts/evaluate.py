@@ -29,11 +29,9 @@ import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.content import answer_id_for_intent  # noqa: E402
+from clinic.content import answer_id_for_intent, read_nlu_examples  # noqa: E402
 from clinic.local_services import RunningServices, running_services  # noqa: E402
 from clinic.paths import PROJECT_ROOT  # noqa: E402
 from clinic.resources import Resources, get_resources  # noqa: E402
@@ -53,13 +51,7 @@ ESCALATION_MESSAGES = (
 
 def load_heldout(directory: Path = HELDOUT_DIR) -> List[Tuple[str, str]]:
     """(text, intent) pairs of the held-out NLU files."""
-    pairs = []
-    for path in sorted(directory.glob("heldout_*.yml")):
-        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
-            for line in str(block.get("examples", "")).splitlines():
-                if line.strip().startswith("- "):
-                    pairs.append((line.strip()[2:].strip(), block["intent"]))
-    return pairs
+    return read_nlu_examples(sorted(directory.glob("heldout_*.yml")))
 
 
 async def _parse_all(model: Path, texts: List[str]) -> List[Dict[str, Any]]:

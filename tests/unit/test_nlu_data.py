@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-import yaml
-
+from clinic.content import read_nlu_examples
 from clinic.paths import NLU_DIR, PROJECT_ROOT
 
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "nlu"
@@ -16,11 +15,8 @@ def normalise(text: str) -> str:
 
 def examples(directory: Path) -> dict:
     found = {}
-    for path in sorted(directory.glob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            for line in block["examples"].splitlines():
-                if line.strip().startswith("- "):
-                    found.setdefault(normalise(line.strip()[2:]), []).append(block["intent"])
+    for text, intent in read_nlu_examples(sorted(directory.glob("*.yml"))):
+        found.setdefault(normalise(text), []).append(intent)
     return found
 
 
