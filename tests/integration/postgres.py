@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator
 
+from clinic.local_postgres import running_postgres
 from clinic.local_services import free_port
-
-
-def _bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    if not found:
-        raise RuntimeError(
-            f"PostgreSQL's {name} is missing: run scripts/install_system_packages.sh "
-            "(make test does)"
-        )
-    return found[-1]
-
-
-def _as_postgres(command: List[str]) -> List[str]:
-    # PostgreSQL refuses to run as root; CI runs as root, developers may not.
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
 @contextmanager
 def temporary_postgres() -> Iterator[str]:
     """Starts a fresh cluster with trust auth on a free port; yields its SQLAlchemy URL."""
     data = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-    port = free_port()
-    run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
-    subprocess.run(  # noqa: S603 (fixed command)
-        _as_postgres([_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]), **run
-    )
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(  # noqa: S603
-        _as_postgres([_bin("pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60",
-                      "-l", str(data / "server.log"), "start"]), **run
-    )
     try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+        with running_postgres(data, free_port()) as url:
+            yield url
     finally:
-        subprocess.run(  # noqa: S603
-            _as_postgres([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
         shutil.rmtree(data, ignore_errors=True)
