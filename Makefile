@@ -81,6 +81,10 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS) content/answers.yml
 run: $(MODEL) ## Install, build, train if needed, and start the action server and Rasa server
 	@scripts/run_services.sh
 
+.PHONY: cluster
+cluster: $(MODEL) system-packages ## Production-like cluster on 127.0.0.1: nginx :8080, 2 Rasa replicas, PostgreSQL, Redis
+	@$(BIN)/python -m clinic.cluster
+
 .PHONY: staff-password
 staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (asks for the password)
 	@read -rp "Staff user name: " name && $(BIN)/python scripts/staff_password.py "$$name"
@@ -91,7 +95,7 @@ shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server
 
 # ------------------------------------------------------------------------------------ checks
 .PHONY: system-packages
-system-packages: ## Install the Debian packages the tests need (PostgreSQL), if missing
+system-packages: ## Install the Debian packages the tests need (PostgreSQL, Redis, nginx), if missing
 	@scripts/install_system_packages.sh
 
 .PHONY: test
@@ -101,6 +105,10 @@ test: lint validate system-packages $(MODEL) ## Everything: lint, content, unit,
 		--out results/test-stories --quiet
 	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL) --min-accuracy 0.90 --brief
 	@$(BIN)/python scripts/evaluate.py safety --model $(MODEL) --require-full-recall
+
+.PHONY: test-cluster
+test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations x 12 turns through nginx, a replica restarted
+	@SOAK_CONVERSATIONS=50 $(BIN)/pytest tests/integration/test_cluster_soak.py -s -q
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code

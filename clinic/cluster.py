@@ -10,10 +10,10 @@ robin, socket.io sticky, rate and size limits; deploy/nginx/clinic.conf.template
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
-import re
 import subprocess
 import sys
 import time
@@ -41,7 +41,10 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {dir}/access.log;
+    # Path only (no query string), the replica that answered (two when nginx failed over).
+    log_format clinic '$remote_addr [$time_local] "$request_method $uri" $status '
+                      '$upstream_addr $request_time';
+    access_log {dir}/access.log clinic;
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;
     fastcgi_temp_path {dir}/tmp/fastcgi;

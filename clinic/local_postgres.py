@@ -70,15 +70,13 @@ def running_postgres(
           "-l", str(data_dir / "server.log"), "start"])
     try:
         if database != "postgres":
-            result = subprocess.run(  # noqa: S603
-                _as_postgres([postgres_binary("psql"), "-h", "127.0.0.1", "-p", str(port),
-                              "-U", user, "-d", "postgres", "-tAc",
-                              f"select 1 from pg_database where datname = '{database}'"]),
-                check=True, capture_output=True, text=True,
+            created = subprocess.run(  # noqa: S603
+                _as_postgres([postgres_binary("createdb"), "-h", "127.0.0.1", "-p", str(port),
+                              "-U", user, database]),
+                check=False, capture_output=True, text=True,
             )
-            if result.stdout.strip() != "1":
-                _run([postgres_binary("createdb"), "-h", "127.0.0.1", "-p", str(port),
-                      "-U", user, database])
+            if created.returncode != 0 and "already exists" not in created.stderr:
+                raise RuntimeError(f"createdb failed: {created.stderr.strip()}")
         yield f"postgresql+psycopg2://{user}@127.0.0.1:{port}/{database}"
     finally:
         subprocess.run(  # noqa: S603

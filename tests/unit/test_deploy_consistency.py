@@ -1,0 +1,184 @@
+"""The deployment files agree with each other and with the project: versions, ports, env names.
+
+`make cluster` (clinic/cluster.py), deploy/compose.yml, the Dockerfiles and the Helm values are
+written by hand in different formats; these tests catch one of them drifting.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict, List
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from clinic.cluster import NGINX_TEMPLATE, PLACEHOLDER, ClusterPorts, render_nginx_conf
+from clinic.paths import PROJECT_ROOT
+
+DEPLOY = PROJECT_ROOT / "deploy"
+DOCKER = DEPLOY / "docker"
+# Images that are not ours: their settings are the image's business.
+THIRD_PARTY = {"postgres", "redis", "nginx"}
+
+
+def pin(package: str) -> str:
+    text = (PROJECT_ROOT / "requirements.in").read_text()
+    return re.search(rf"^{re.escape(package)}==(\S+)", text, re.MULTILINE).group(1)
+
+
+def makefile_default(variable: str) -> int:
+    text = (PROJECT_ROOT / "Makefile").read_text()
+    return int(re.search(rf"^export {variable} \?= (\d+)$", text, re.MULTILINE).group(1))
+
+
+def dockerfile(name: str) -> str:
+    return (DOCKER / f"Dockerfile.{name}").read_text()
+
+
+def dockerfile_env(name: str) -> Dict[str, str]:
+    text = dockerfile(name).replace("\\\n", " ")
+    found: Dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            found.update(re.findall(r"(\w+)=(\S+)", line))
+    return found
+
+
+@pytest.fixture(scope="module")
+def compose() -> Dict:
+    return yaml.safe_load((DEPLOY / "compose.yml").read_text())
+
+
+def helm(name: str) -> Dict:
+    return yaml.safe_load((DEPLOY / "helm" / f"{name}-values.yaml").read_text())
+
+
+def port_of(address: str) -> int:
+    return int(urlparse(address if "//" in address else f"//{address}").port)
+
+
+def test_versions_match_requirements():
+    rasa, sdk = pin("rasa"), pin("rasa-sdk")
+    assert re.search(rf"^FROM rasa/rasa:{re.escape(rasa)}$", dockerfile("rasa"), re.MULTILINE)
+    assert re.search(rf"^FROM rasa/rasa-sdk:{re.escape(sdk)}$", dockerfile("actions"),
+                     re.MULTILINE)
+    assert helm("rasa")["image"]["tag"] == rasa
+    assert helm("rasa-action-server")["image"]["tag"] == sdk
+
+
+def test_cluster_ports_match_the_makefile():
+    ports = ClusterPorts()
+    assert ports.rasa[0] == makefile_default("RASA_PORT")
+    assert ports.actions[0] == makefile_default("ACTION_SERVER_PORT")
+    assert ports.webapp == makefile_default("WEBAPP_PORT")
+    assert ClusterPorts.from_env({}) == ports
+
+
+def test_compose_ports_match_the_cluster(compose):
+    ports, services = ClusterPorts(), compose["services"]
+    for name in ("rasa-1", "rasa-2"):
+        env = services[name]["environment"]
+        assert int(env["RASA_PORT"]) == ports.rasa[0]
+        assert port_of(env["ACTION_ENDPOINT_URL"]) == ports.actions[0]
+        assert urlparse(env["ACTION_ENDPOINT_URL"]).hostname == name.replace("rasa", "actions")
+    for name in ("actions-1", "actions-2"):
+        assert int(services[name]["environment"]["ACTION_SERVER_PORT"]) == ports.actions[0]
+    assert int(services["webapp"]["environment"]["WEBAPP_PORT"]) == ports.webapp
+    nginx = services["nginx"]["environment"]
+    assert [port_of(nginx[f"RASA_{i}_ADDR"]) for i in (1, 2)] == [ports.rasa[0]] * 2
+    assert port_of(nginx["WEBAPP_ADDR"]) == ports.webapp
+    assert services["nginx"]["ports"] == [f"127.0.0.1:{ports.nginx}:{nginx['NGINX_LISTEN']}"]
+
+
+def test_dockerfile_ports_match_the_cluster():
+    ports = ClusterPorts()
+    for name, variable, port in (("rasa", "RASA_PORT", ports.rasa[0]),
+                                 ("actions", "ACTION_SERVER_PORT", ports.actions[0]),
+                                 ("webapp", "WEBAPP_PORT", ports.webapp)):
+        assert int(dockerfile_env(name)[variable]) == port, name
+        assert f"\nEXPOSE {port}\n" in dockerfile(name), name
+    assert port_of(dockerfile_env("rasa")["ACTION_ENDPOINT_URL"]) == ports.actions[0]
+
+
+def test_helm_ports_match_the_cluster():
+    ports = ClusterPorts()
+    rasa, actions = helm("rasa"), helm("rasa-action-server")
+    assert rasa["applicationSettings"]["port"] == ports.rasa[0]
+    assert rasa["args"][rasa["args"].index("--port") + 1] == str(ports.rasa[0])
+    assert actions["applicationSettings"]["port"] == ports.actions[0]
+    assert actions["service"]["port"] == ports.actions[0]
+    action_url = rasa["applicationSettings"]["endpoints"]["action"]["endpointURL"]
+    assert urlparse(action_url).hostname == actions["fullnameOverride"]
+    assert port_of(action_url) == ports.actions[0]
+    [env_url] = [e["value"] for e in rasa["extraEnv"] if e["name"] == "ACTION_ENDPOINT_URL"]
+    assert env_url == action_url
+
+
+def project_sources() -> str:
+    """Everything that reads environment variables: code, endpoints, scripts, Dockerfiles."""
+    paths: List[Path] = [PROJECT_ROOT / "endpoints.yml", PROJECT_ROOT / "credentials.yml",
+                         *DOCKER.glob("Dockerfile.*"), *(PROJECT_ROOT / "scripts").glob("*.sh")]
+    for package in ("actions", "clinic", "webapp", "components", "channels"):
+        paths += (PROJECT_ROOT / package).rglob("*.py")
+    # The cluster sets the variables; it does not count as reading them.
+    paths.remove(PROJECT_ROOT / "clinic" / "cluster.py")
+    return "\n".join(path.read_text() for path in paths)
+
+
+def test_every_variable_compose_and_helm_set_is_read_by_the_project(compose):
+    sources = project_sources()
+    names = {name for service, spec in compose["services"].items()
+             if service not in THIRD_PARTY for name in spec.get("environment", {})}
+    for values in (helm("rasa"), helm("rasa-action-server")):
+        names |= {entry["name"] for entry in values["extraEnv"]}
+    # The contract with the lead's stores and the web app; a typo here is a silent default.
+    assert {"TRACKER_DB_URL", "REDIS_URL", "ACTION_ENDPOINT_URL", "ESCALATION_DB_URL",
+            "RASA_API_TOKEN", "RASA_CORS_ORIGINS"} <= names
+    for name in sorted(names):
+        if name == "RASA_TELEMETRY_ENABLED":  # read by Rasa itself
+            continue
+        assert re.search(rf"\b{name}\b", sources), f"{name} is set but nothing reads it"
+
+
+def test_nginx_template_variables_match_compose_and_the_cluster(compose):
+    placeholders = set(PLACEHOLDER.findall(NGINX_TEMPLATE.read_text()))
+    assert set(compose["services"]["nginx"]["environment"]) == placeholders
+    values = {name: "1" for name in placeholders}
+    assert "${" not in render_nginx_conf(NGINX_TEMPLATE.read_text(), values)
+    with pytest.raises(KeyError):
+        render_nginx_conf("listen ${UNKNOWN};", values)
+    # nginx's own variables are not placeholders.
+    assert "$binary_remote_addr" in render_nginx_conf(NGINX_TEMPLATE.read_text(), values)
+
+
+def test_helm_overrides_the_unsafe_chart_defaults():
+    settings = helm("rasa")["applicationSettings"]
+    assert settings["enableAPI"] is False
+    assert "rasaToken" not in (DEPLOY / "helm" / "rasa-values.yaml").read_text()
+    assert settings["cors"] not in ("*", "") and "*" not in helm("rasa")["args"]
+    assert settings["initialModel"] == ""
+    assert settings["endpoints"]["lockStore"] == {
+        "enabled": True, "type": "clinic.lock_store.ClinicLockStore"}
+    assert settings["endpoints"]["trackerStore"]["type"] == (
+        "clinic.tracker_store.ClinicTrackerStore")
+    assert "--enable-api" not in helm("rasa")["args"]
+
+
+def test_dockerfiles_copy_what_exists():
+    generated = ("models/", "build/")  # made by `make train` before building the images
+    for name in ("rasa", "actions", "webapp"):
+        for line in dockerfile(name).splitlines():
+            if line.startswith("COPY "):
+                sources = [s for s in line.split()[1:-1] if not s.startswith("--")]
+                for source in sources:
+                    if not source.startswith(generated):
+                        assert (PROJECT_ROOT / source).exists(), f"Dockerfile.{name}: {source}"
+
+
+def test_stores_in_endpoints_are_the_ones_helm_names():
+    endpoints = (PROJECT_ROOT / "endpoints.yml").read_text()
+    stores = helm("rasa")["applicationSettings"]["endpoints"]
+    assert stores["trackerStore"]["type"] in endpoints
+    assert stores["lockStore"]["type"] in endpoints
