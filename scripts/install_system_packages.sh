@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, only those that are missing:
-#   postgresql  (escalation store round trip on a real PostgreSQL server)
+#   postgresql    (escalation store and tracker store on a real PostgreSQL server)
+#   redis-server  (the lock store of several replicas, and its outage)
 # Run as root (CI and the development machines are); prints what it does.
 set -euo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 
 if ((${#missing[@]} == 0)); then
   exit 0

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List
 
@@ -29,27 +30,56 @@ def _as_postgres(command: List[str]) -> List[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster that a test can stop and start again."""
+
+    data: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        """Its SQLAlchemy URL (trust auth, user postgres)."""
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        """Starts the server and waits until it accepts connections."""
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(  # noqa: S603 (fixed command)
+            _as_postgres([_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-t", "60",
+                          "-l", str(self.data / "server.log"), "start"]),
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+
+    def stop(self) -> None:
+        """Stops the server at once (as a crash would)."""
+        subprocess.run(  # noqa: S603
+            _as_postgres([_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+
 @contextmanager
-def temporary_postgres() -> Iterator[str]:
-    """Starts a fresh cluster with trust auth on a free port; yields its SQLAlchemy URL."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """Starts a fresh cluster with trust auth on a free port; removes it afterwards."""
     data = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
-    port = free_port()
-    run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
     subprocess.run(  # noqa: S603 (fixed command)
-        _as_postgres([_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]), **run
+        _as_postgres([_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(  # noqa: S603
-        _as_postgres([_bin("pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60",
-                      "-l", str(data / "server.log"), "start"]), **run
-    )
+    server = PostgresServer(data, free_port())
+    server.start()
     try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        subprocess.run(  # noqa: S603
-            _as_postgres([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        server.stop()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@contextmanager
+def temporary_postgres() -> Iterator[str]:
+    """Starts a fresh cluster with trust auth on a free port; yields its SQLAlchemy URL."""
+    with postgres_server() as server:
+        yield server.url
