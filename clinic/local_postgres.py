@@ -26,14 +26,15 @@ def postgres_binary(name: str) -> str:
     return found[-1]
 
 
-def _as_postgres(command: List[str]) -> List[str]:
+def as_postgres(command: List[str]) -> List[str]:
+    """The command, run as the postgres user when we are root."""
     # PostgreSQL refuses to run as root; CI runs as root, developers may not.
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
 def _run(command: List[str]) -> None:
     result = subprocess.run(  # noqa: S603 (fixed PostgreSQL programs, our own arguments)
-        _as_postgres(command), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        as_postgres(command), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     if result.returncode != 0:
         raise RuntimeError(
@@ -71,7 +72,7 @@ def running_postgres(
     try:
         if database != "postgres":
             created = subprocess.run(  # noqa: S603
-                _as_postgres([postgres_binary("createdb"), "-h", "127.0.0.1", "-p", str(port),
+                as_postgres([postgres_binary("createdb"), "-h", "127.0.0.1", "-p", str(port),
                               "-U", user, database]),
                 check=False, capture_output=True, text=True,
             )
@@ -80,6 +81,6 @@ def running_postgres(
         yield f"postgresql+psycopg2://{user}@127.0.0.1:{port}/{database}"
     finally:
         subprocess.run(  # noqa: S603
-            _as_postgres([postgres_binary("pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]),
+            as_postgres([postgres_binary("pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]),
             check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )

@@ -22,6 +22,13 @@ from typing import Any, Dict, Iterator, List, Optional
 from clinic.paths import PROJECT_ROOT
 
 
+#: Variables that point services at shared infrastructure; set them through `extra_env` only.
+PRODUCTION_ENV = frozenset({
+    "ACTION_ENDPOINT_URL", "TRACKER_DB_URL", "REDIS_URL", "ESCALATION_DB_URL",
+    "ESCALATION_WEBHOOK_URL", "ESCALATION_WEBHOOK_SECRET", "RASA_API_TOKEN", "RASA_CORS_ORIGINS",
+})
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
@@ -75,11 +82,13 @@ def running_services(
     """Starts action server + Rasa server, yields once both answer, then stops them."""
     rasa_port, action_port, webapp_port = free_port(), free_port(), free_port()
     env = {
-        **os.environ,
+        # Production stores and endpoints of the calling shell must not leak into test servers.
+        **{k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV},
         "RASA_HOST": "127.0.0.1",
         "RASA_PORT": str(rasa_port),
         "ACTION_SERVER_HOST": "127.0.0.1",
         "ACTION_SERVER_PORT": str(action_port),
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "WEBAPP_HOST": "127.0.0.1",
         "WEBAPP_PORT": str(webapp_port),
         "ESCALATION_DB_URL": f"sqlite:///{work_dir / 'escalations.db'}",

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, only those that are missing:
-#   postgresql  (escalation store round trip on a real PostgreSQL server)
-#   redis-server, nginx  (make cluster and the cluster soak test: lock store, load balancer)
+#   postgresql    (escalation store and tracker store on a real PostgreSQL server)
+#   redis-server  (the lock store of several replicas, and its outage)
+#   nginx         (make cluster and the cluster soak test: one entry point, load balancing)
 # Run as root (CI and the development machines are); prints what it does.
 set -euo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-command -v redis-server >/dev/null 2>&1 || [[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
-command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 
 if ((${#missing[@]} == 0)); then
   exit 0

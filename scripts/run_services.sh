@@ -4,13 +4,26 @@
 # instead of the Rasa REST server.
 #
 # Environment (defaults set by the Makefile): RASA_HOST RASA_PORT ACTION_SERVER_HOST
-# ACTION_SERVER_PORT WEBAPP_HOST WEBAPP_PORT TRACKER_DB, MODEL (default models/clinic.tar.gz).
+# ACTION_SERVER_PORT WEBAPP_HOST WEBAPP_PORT TRACKER_DB, MODEL (default models/clinic.tar.gz);
+# optional: ACTION_ENDPOINT_URL, TRACKER_DB_URL, REDIS_URL, RASA_API_TOKEN, RASA_CORS_ORIGINS
+# (README, "Configuration").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 MODEL=${MODEL:-models/clinic.tar.gz}
 ENDPOINTS=${ENDPOINTS:-endpoints.yml}
 mkdir -p "$(dirname "$TRACKER_DB")"
+export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://$ACTION_SERVER_HOST:$ACTION_SERVER_PORT/webhook}
+
+# Rasa's HTTP API (conversations, model, training) stays off unless a token is configured.
+rasa_args=()
+if [[ -n "${RASA_API_TOKEN:-}" ]]; then
+  rasa_args+=(--enable-api --auth-token "$RASA_API_TOKEN")
+fi
+if [[ -n "${RASA_CORS_ORIGINS:-}" ]]; then
+  # shellcheck disable=SC2206 (a space-separated list of origins)
+  rasa_args+=(--cors ${RASA_CORS_ORIGINS})
+fi
 
 # Refuse to start with invalid settings or content: a wrong phone number must never reach a parent.
 "$BIN/python" scripts/validate_content.py
@@ -51,7 +64,7 @@ fi
 echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
 echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
 "$BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials credentials.yml \
-  --interface "$RASA_HOST" --port "$RASA_PORT" --quiet &
+  --interface "$RASA_HOST" --port "$RASA_PORT" --quiet "${rasa_args[@]}" &
 pids+=($!)
 
 # Stop everything as soon as one service exits.

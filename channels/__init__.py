@@ -1,0 +1,5 @@
+"""The project's Rasa input channels: Rasa's connectors plus the checks the clinic needs.
+
+Each channel wraps Rasa's message handler in the reply guard (channels/reply_guard.py), so a
+parent always gets an answer, and emergency guidance first, even when part of the system fails.
+"""

@@ -1,0 +1,174 @@
+"""The conversation (tracker) store, chosen by environment, bounded in length, watched.
+
+`endpoints.yml` names `clinic.tracker_store.ClinicTrackerStore`. It is Rasa's SQL tracker store
+with three changes:
+
+* **Where**: PostgreSQL when `TRACKER_DB_URL` is set (required for several replicas), otherwise
+  the SQLite file `TRACKER_DB` (default `var/tracker.db`).
+* **Start-up**: Rasa's SQL store retries an unreachable database forever, silently. This one
+  tries a bounded number of times and then stops the server with a message naming the
+  variable to check (never the password).
+* **Length**: Rasa reads every event of the current session on every message, sends them all to
+  the action server and featurises them all, so a long conversation costs more per message the
+  longer it gets. Once a session holds more than `compact_after_events` events and the
+  conversation is at rest (no form running, no choice waiting for an answer), the store appends
+  a compact restart of the session: `session_started`, the slots that are set, `action_listen`.
+  That is what Rasa itself writes when a session expires with slots carried over; the full
+  history stays in the database.
+* **Health**: every failure of the database is recorded (error type and time, never the data),
+  so the health endpoint can report what Rasa otherwise hides: on a failed read or write Rasa
+  silently continues with an in-memory tracker, and the conversation is forgotten.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, List, Mapping, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import ConnectionException
+
+from clinic.paths import PROJECT_ROOT
+from clinic.store_health import StoreHealth
+
+logger = logging.getLogger(__name__)
+
+TRACKER_DB_URL_ENV = "TRACKER_DB_URL"
+TRACKER_DB_ENV = "TRACKER_DB"
+DEFAULT_SQLITE_FILE = "var/tracker.db"
+#: Start-up attempts and the pause between them (environment overrides for slow databases).
+CONNECT_ATTEMPTS_ENV = "TRACKER_DB_CONNECT_ATTEMPTS"
+CONNECT_DELAY_ENV = "TRACKER_DB_CONNECT_DELAY"
+
+
+def tracker_db_url(environ: Mapping[str, str]) -> str:
+    """The SQLAlchemy URL of the tracker database for this environment."""
+    url = environ.get(TRACKER_DB_URL_ENV, "").strip()
+    if url:
+        # Rasa and SQLAlchemy 1.4 want the `postgresql` scheme, not the `postgres` alias.
+        return "postgresql" + url[len("postgres"):] if url.startswith("postgres://") else url
+    path = environ.get(TRACKER_DB_ENV, "").strip() or DEFAULT_SQLITE_FILE
+    if not os.path.isabs(path):
+        path = str(PROJECT_ROOT / path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def describe(url: str) -> str:
+    """A URL safe for logs: scheme, host, port and database, never user or password."""
+    parsed = sa.engine.make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return f"SQLite file {parsed.database}"
+    return f"{parsed.drivername} at {parsed.host}:{parsed.port or 'default port'}/{parsed.database}"
+
+
+def wait_for_database(url: str, attempts: int, delay: float) -> None:
+    """Connects to `url` up to `attempts` times; raises `ConnectionException` if it never can."""
+    engine = sa.create_engine(url)
+    try:
+        for attempt in range(1, attempts + 1):
+            try:
+                with engine.connect() as connection:
+                    connection.execute(sa.text("SELECT 1"))
+                return
+            except sa.exc.OperationalError as error:
+                logger.warning(
+                    "tracker store %s not reachable (attempt %d of %d: %s)",
+                    describe(url), attempt, attempts, type(error.orig).__name__,
+                )
+                if attempt < attempts:
+                    time.sleep(delay)
+    finally:
+        engine.dispose()
+    raise ConnectionException(
+        f"The conversation store ({describe(url)}) could not be reached after {attempts} "
+        f"attempts. Check that the database is running and that {TRACKER_DB_URL_ENV} is "
+        f"right, then start again."
+    )
+
+
+def is_at_rest(tracker: DialogueStateTracker) -> bool:
+    """No form is running and the last bot message does not wait for a choice."""
+    if tracker.active_loop_name:
+        return False
+    last_bot = tracker.get_last_event_for(BotUttered)
+    return not (last_bot and last_bot.data and last_bot.data.get("buttons"))
+
+
+def compaction_events(tracker: DialogueStateTracker) -> List[Event]:
+    """A compact restart of the session that keeps every slot that is set."""
+    events: List[Event] = [SessionStarted()]
+    for slot in tracker.slots.values():
+        if slot.value != slot.initial_value:
+            events.append(SlotSet(slot.name, slot.value))
+    events.append(ActionExecuted(ACTION_LISTEN_NAME))
+    return events
+
+
+class ClinicTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store: environment-chosen, bounded start-up, bounded length."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        host: Optional[Text] = None,
+        event_broker: Optional[EventBroker] = None,
+        compact_after_events: int = 120,
+        **kwargs: Any,
+    ) -> None:
+        """Connects (bounded retries), then behaves as Rasa's SQLTrackerStore."""
+        # `host` from endpoints.yml is ignored on purpose: the environment decides.
+        del host
+        url = tracker_db_url(os.environ)
+        wait_for_database(
+            url,
+            attempts=int(os.environ.get(CONNECT_ATTEMPTS_ENV, "10")),
+            delay=float(os.environ.get(CONNECT_DELAY_ENV, "2")),
+        )
+        super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        self.compact_after_events = int(compact_after_events)
+        self.health = StoreHealth(details={"store": describe(url)})
+        logger.info("conversations are stored in the %s", describe(url))
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """Reads the current session; records the outcome for the health endpoint."""
+        try:
+            tracker = await super().retrieve(sender_id)
+        except Exception as error:
+            self.health.failed(error)
+            raise
+        self.health.succeeded()
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Stores new events, and compacts a long session once it is at rest."""
+        try:
+            await super().save(tracker)
+            if len(tracker.events) > self.compact_after_events and is_at_rest(tracker):
+                for event in compaction_events(tracker):
+                    tracker.update(event)
+                await super().save(tracker)
+        except Exception as error:
+            self.health.failed(error)
+            raise
+        self.health.succeeded()
+
+    def ping(self) -> None:
+        """Raises if the database does not answer right now."""
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+

@@ -1,0 +1,209 @@
+"""Faults the parent must not notice as silence: the real servers with broken neighbours."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from typing import Iterator, Tuple
+
+import pytest
+
+from clinic.local_services import free_port, running_services
+from clinic.paths import PROJECT_ROOT
+from clinic.resources import get_resources
+from tests.integration.postgres import postgres_server
+
+MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
+EMERGENCY = "my son can't breathe properly since the injection"
+
+pytestmark = pytest.mark.integration
+
+
+def texts(replies):
+    return [reply.get("text") for reply in replies]
+
+
+def apology():
+    return [get_resources().message("service_unavailable")]
+
+
+def health(rasa_url: str) -> Tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"{rasa_url}/webhooks/health/", timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+class StandInActionServer(http.server.ThreadingHTTPServer):
+    """An action server that misbehaves as told: `mode` is "500" or "slow"."""
+
+    mode = "500"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.server.mode == "slow":
+            time.sleep(6)
+        self.send_response(500)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def stand_in_action_server() -> Iterator[StandInActionServer]:
+    server = StandInActionServer(("127.0.0.1", free_port()), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_action_server_failing_slow_or_down_still_gets_a_reply(tmp_path):
+    with stand_in_action_server() as stand_in, running_services(
+        MODEL, tmp_path, extra_env={
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{stand_in.server_port}/webhook",
+            "ACTION_TIMEOUT_SECONDS": "2",
+        },
+    ) as services:
+        stand_in.mode = "500"
+        assert texts(services.send(f"f-{uuid.uuid4().hex}", "does it hurt?")) == apology()
+        # Emergency guidance does not depend on the action server.
+        assert texts(services.send(f"f-{uuid.uuid4().hex}", EMERGENCY)) == [
+            get_resources().message("emergency")
+        ]
+
+        stand_in.mode = "slow"
+        started = time.monotonic()
+        assert texts(services.send(f"f-{uuid.uuid4().hex}", "does it hurt?")) == apology()
+        assert time.monotonic() - started < 6
+
+        stand_in.shutdown()
+        stand_in.server_close()
+        assert texts(services.send(f"f-{uuid.uuid4().hex}", "is it safe?")) == apology()
+
+
+def test_rest_channel_refuses_malformed_requests(tmp_path):
+    with running_services(MODEL, tmp_path) as services:
+        url = f"{services.rasa_url}/webhooks/rest/webhook"
+        for body in (b"[1, 2]", b"not json", b'{"message": "hi"}', b'{"sender": "a", '
+                     b'"message": 5}', b'{"sender": ["a"], "message": "hi"}'):
+            request = urllib.request.Request(url, data=body,
+                                             headers={"Content-Type": "application/json"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code == 400, body
+        # A client cannot claim to be the staff shell.
+        reply = services.send("claims-shell", "does it hurt?")
+        assert reply and "[debug]" not in json.dumps(reply)
+        too_long = services.send(f"f-{uuid.uuid4().hex}", "botox " * 400)
+        assert texts(too_long) == [get_resources().message("message_too_long")]
+
+
+def test_startup_with_postgres_down_stops_with_a_clear_message(tmp_path):
+    env = {
+        "TRACKER_DB_URL": f"postgresql://clinic:s3cret@127.0.0.1:{free_port()}/clinic",
+        "TRACKER_DB_CONNECT_ATTEMPTS": "2",
+        "TRACKER_DB_CONNECT_DELAY": "0.5",
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}/webhook",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    started = time.monotonic()
+    result = subprocess.run(  # noqa: S603
+        [str(PROJECT_ROOT / ".venv" / "bin" / "rasa"), "run", "--model", str(MODEL),
+         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+         "--interface", "127.0.0.1", "--port", str(free_port())],
+        cwd=PROJECT_ROOT, env={**os.environ, **env}, capture_output=True, text=True,
+        timeout=180,
+    )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "could not be reached after 2 attempts" in output
+    assert "TRACKER_DB_URL" in output
+    assert "s3cret" not in output
+    assert time.monotonic() - started < 120
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[subprocess.Popen]:
+    process = subprocess.Popen(  # noqa: S603
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_redis_down_gets_the_apology_and_recovers(tmp_path):
+    port = free_port()
+    with redis_server(port) as first, running_services(
+        MODEL, tmp_path, extra_env={"REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    ) as services:
+        sender = f"r-{uuid.uuid4().hex}"
+        pain = get_resources().content.answers["pain"].text
+        assert pain in texts(services.send(sender, "does it hurt?"))
+        assert health(services.rasa_url)[0] == 200
+
+        first.terminate()
+        first.wait(timeout=10)
+        assert texts(services.send(sender, "does it hurt?")) == apology()
+        assert texts(services.send(sender, EMERGENCY)) == [get_resources().message("emergency")]
+        status, report = health(services.rasa_url)
+        assert status == 503 and report["lock_store"]["ok"] is False
+
+        with redis_server(port):
+            assert pain in texts(services.send(sender, "does it hurt?"))
+            assert health(services.rasa_url)[0] == 200
+
+
+def test_tracker_store_outage_is_reported_and_conversations_go_on(tmp_path):
+    with postgres_server() as database, running_services(
+        # trust auth ignores the password; it is there to prove it never shows
+        MODEL, tmp_path, extra_env={"TRACKER_DB_URL": database.url.replace(
+            "postgres@", "postgres:s3cret@")},
+    ) as services:
+        sender = f"t-{uuid.uuid4().hex}"
+        pain = get_resources().content.answers["pain"].text
+        assert pain in texts(services.send(sender, "does it hurt?"))
+        assert health(services.rasa_url)[0] == 200
+
+        database.stop()
+        # Rasa answers from memory (the parent still gets the vetted answer) ...
+        assert pain in texts(services.send(sender, "does it hurt?"))
+        # ... and the health endpoint says the conversation store is failing.
+        status, report = health(services.rasa_url)
+        assert status == 503
+        assert report["tracker_store"]["ok"] is False and report["tracker_store"]["failures"] >= 1
+
+        database.start()
+        duration = get_resources().content.answers["procedure_duration"].text
+        assert duration in texts(services.send(sender, "how long does the injection take?"))
+        status, report = health(services.rasa_url)
+        assert status == 200, report
+        # The report names the database, never its credentials.
+        assert "s3cret" not in json.dumps(report)
