@@ -238,7 +238,8 @@ def test_soak_with_a_replica_restart(cluster):
         f"(turn {timing['turn_at_up']}); nginx upstreams: {served}"
     )
     replica_1_after_restart = served_by(cluster, 0) - timing["replica_1_turns_at_up"]
-    assert errors == [], errors[:5]
+    nginx_errors = (cluster.work_dir / "nginx" / "error.log").read_text().splitlines()
+    assert errors == [], (errors[:5], nginx_errors[-5:])
 
     # Every conversation's messages are in PostgreSQL exactly once and in order.
     stored = user_messages(cluster.tracker_db_url, [o.sender for o in outcomes])
