@@ -204,8 +204,8 @@ class Cluster:
             time.sleep(interval)
 
 
-def _start_nginx(cluster: Cluster, chat_rate: str, chat_burst: int) -> None:
-    nginx_dir = cluster.work_dir / "nginx"
+def write_nginx_conf(nginx_dir: Path, ports: ClusterPorts, chat_rate: str, chat_burst: int) -> Path:
+    """Writes nginx.conf (paths under nginx_dir) and clinic.conf (from the template)."""
     for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (nginx_dir / "tmp" / temp).mkdir(parents=True, exist_ok=True)
     user = ""
@@ -215,17 +215,28 @@ def _start_nginx(cluster: Cluster, chat_rate: str, chat_burst: int) -> None:
         for path in [nginx_dir / "tmp", *(nginx_dir / "tmp").iterdir()]:
             shutil.chown(path, "nobody", "nogroup")
     (nginx_dir / "clinic.conf").write_text(render_nginx_conf(NGINX_TEMPLATE.read_text(), {
-        "NGINX_LISTEN": f"127.0.0.1:{cluster.ports.nginx}",
-        "RASA_1_ADDR": f"127.0.0.1:{cluster.ports.rasa[0]}",
-        "RASA_2_ADDR": f"127.0.0.1:{cluster.ports.rasa[1]}",
-        "WEBAPP_ADDR": f"127.0.0.1:{cluster.ports.webapp}",
+        "NGINX_LISTEN": f"127.0.0.1:{ports.nginx}",
+        "RASA_1_ADDR": f"127.0.0.1:{ports.rasa[0]}",
+        "RASA_2_ADDR": f"127.0.0.1:{ports.rasa[1]}",
+        "WEBAPP_ADDR": f"127.0.0.1:{ports.webapp}",
         "CHAT_RATE": chat_rate,
         "CHAT_BURST": str(chat_burst),
     }))
-    (nginx_dir / "nginx.conf").write_text(NGINX_MAIN_CONF.format(dir=nginx_dir, user=user))
+    main_conf = nginx_dir / "nginx.conf"
+    main_conf.write_text(NGINX_MAIN_CONF.format(dir=nginx_dir, user=user))
+    return main_conf
+
+
+def nginx_command(main_conf: Path) -> List[str]:
+    """The command that runs nginx in the foreground with this configuration."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    command = [nginx, "-p", str(nginx_dir), "-c", str(nginx_dir / "nginx.conf"),
-               "-e", str(nginx_dir / "error.log")]
+    return [nginx, "-p", str(main_conf.parent), "-c", str(main_conf),
+            "-e", str(main_conf.parent / "error.log")]
+
+
+def _start_nginx(cluster: Cluster, chat_rate: str, chat_burst: int) -> None:
+    main_conf = write_nginx_conf(cluster.work_dir / "nginx", cluster.ports, chat_rate, chat_burst)
+    command = nginx_command(main_conf)
     subprocess.run([*command, "-t", "-q"], check=True)  # noqa: S603 (clear config errors)
     cluster.start("nginx", [*command, "-g", "daemon off;"])
 
