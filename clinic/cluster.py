@@ -134,7 +134,7 @@ class Cluster:
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
 
-    def stop(self, name: str, timeout: float = 60) -> None:
+    def stop(self, name: str, timeout: float = 30) -> None:
         """SIGTERM to the process's session (graceful), SIGKILL if it does not exit in time."""
         process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:
@@ -333,9 +333,14 @@ def main() -> int:
     """`make cluster`: starts the cluster in the foreground until Ctrl-C or SIGTERM."""
 
     def interrupt(signum: int, frame: object) -> None:
+        # One signal is enough: make forwards SIGTERM to its child, and a second interrupt must
+        # not cut the orderly stop short (which would leave servers running).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     model = Path(os.environ.get("MODEL", PROJECT_ROOT / "models" / "clinic.tar.gz"))
     # Refuse to start with invalid settings or content (as `make run` does).
     subprocess.run([str(BIN / "python"), str(PROJECT_ROOT / "scripts" / "validate_content.py")],  # noqa: S603

@@ -67,9 +67,10 @@ def running_postgres(
         _run([postgres_binary("initdb"), "-D", str(data_dir), "-A", "trust", "-U", user])
     # fsync off: a local cluster and tests trade crash safety for speed.
     options = f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    _run([postgres_binary("pg_ctl"), "-D", str(data_dir), "-o", options, "-w", "-t", "60",
-          "-l", str(data_dir / "server.log"), "start"])
     try:
+        # Inside the try: an interrupt while it starts must still stop it.
+        _run([postgres_binary("pg_ctl"), "-D", str(data_dir), "-o", options, "-w", "-t", "60",
+              "-l", str(data_dir / "server.log"), "start"])
         if database != "postgres":
             created = subprocess.run(  # noqa: S603
                 as_postgres([postgres_binary("createdb"), "-h", "127.0.0.1", "-p", str(port),
