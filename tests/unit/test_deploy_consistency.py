@@ -109,11 +109,9 @@ def test_helm_ports_match_the_cluster():
     assert rasa["args"][rasa["args"].index("--port") + 1] == str(ports.rasa[0])
     assert actions["applicationSettings"]["port"] == ports.actions[0]
     assert actions["service"]["port"] == ports.actions[0]
-    action_url = rasa["applicationSettings"]["endpoints"]["action"]["endpointURL"]
+    action_url = rasa["rasa-action-server"]["external"]["url"]
     assert urlparse(action_url).hostname == actions["fullnameOverride"]
     assert port_of(action_url) == ports.actions[0]
-    [env_url] = [e["value"] for e in rasa["extraEnv"] if e["name"] == "ACTION_ENDPOINT_URL"]
-    assert env_url == action_url
 
 
 def project_sources() -> str:
@@ -137,8 +135,6 @@ def test_every_variable_compose_and_helm_set_is_read_by_the_project(compose):
     assert {"TRACKER_DB_URL", "REDIS_URL", "ACTION_ENDPOINT_URL", "ESCALATION_DB_URL",
             "RASA_API_TOKEN", "RASA_CORS_ORIGINS"} <= names
     for name in sorted(names):
-        if name == "RASA_TELEMETRY_ENABLED":  # read by Rasa itself
-            continue
         assert re.search(rf"\b{name}\b", sources), f"{name} is set but nothing reads it"
 
 
@@ -159,10 +155,12 @@ def test_helm_overrides_the_unsafe_chart_defaults():
     assert "rasaToken" not in (DEPLOY / "helm" / "rasa-values.yaml").read_text()
     assert settings["cors"] not in ("*", "") and "*" not in helm("rasa")["args"]
     assert settings["initialModel"] == ""
-    assert settings["endpoints"]["lockStore"] == {
-        "enabled": True, "type": "clinic.lock_store.ClinicLockStore"}
+    assert settings["endpoints"]["lockStore"]["enabled"] is True
+    assert settings["endpoints"]["lockStore"]["type"] == "clinic.lock_store.ClinicLockStore"
+    assert settings["endpoints"]["trackerStore"]["enabled"] is True
     assert settings["endpoints"]["trackerStore"]["type"] == (
         "clinic.tracker_store.ClinicTrackerStore")
+    assert settings["telemetry"]["enabled"] is False
     assert "--enable-api" not in helm("rasa")["args"]
 
 
@@ -177,8 +175,16 @@ def test_dockerfiles_copy_what_exists():
                         assert (PROJECT_ROOT / source).exists(), f"Dockerfile.{name}: {source}"
 
 
-def test_stores_in_endpoints_are_the_ones_helm_names():
-    endpoints = (PROJECT_ROOT / "endpoints.yml").read_text()
-    stores = helm("rasa")["applicationSettings"]["endpoints"]
-    assert stores["trackerStore"]["type"] in endpoints
-    assert stores["lockStore"]["type"] in endpoints
+def without_nulls(values: Dict) -> Dict:
+    # Helm deletes a chart default set to null; `enabled` is the chart's switch, not Rasa's.
+    return {k: v for k, v in values.items() if v is not None and k != "enabled"}
+
+
+def test_helm_generated_endpoints_and_credentials_repeat_the_project_files():
+    # The chart mounts files generated from these values over the image's own.
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text())
+    settings = helm("rasa")["applicationSettings"]
+    assert without_nulls(settings["endpoints"]["trackerStore"]) == endpoints["tracker_store"]
+    assert without_nulls(settings["endpoints"]["lockStore"]) == endpoints["lock_store"]
+    assert settings["credentials"]["additionalChannelCredentials"] == credentials
