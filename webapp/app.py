@@ -11,6 +11,7 @@ from typing import Optional
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sanic import Sanic
 
+from clinic.escalation_outbox import EscalationOutbox
 from clinic.escalation_store import EscalationStore
 from clinic.notifier import WebhookNotifier
 from webapp.staff_api import staff_api
@@ -39,6 +40,7 @@ def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> 
     async def open_resources(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         app.ctx.store = EscalationStore(store_url)
         app.ctx.notifier = WebhookNotifier.from_environment()
+        app.ctx.outbox = EscalationOutbox()
         app.ctx.auth = StaffAuth.from_environment()
         app.ctx.cookie_secure = os.environ.get("STAFF_COOKIE_SECURE", "true") != "false"
         if not app.ctx.auth.users:
@@ -56,10 +58,12 @@ def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> 
 
 
 async def retry_notifications(app: Sanic) -> None:
-    """Delivers due escalation notifications until the server stops."""
+    """Moves outbox cases into the store and delivers due notifications, until stopped."""
     interval = float(os.environ.get(RETRY_INTERVAL_ENV, "15"))
     while True:
         try:
+            # Cases kept while the store was down go in first, then get notified like any.
+            await asyncio.to_thread(app.ctx.outbox.drain, app.ctx.store)
             await app.ctx.notifier.deliver_due(app.ctx.store)
         except Exception as exc:  # noqa: BLE001 (a store outage must not end the loop)
             logger.error("escalation notification retry failed (%s); trying again later",
