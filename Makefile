@@ -86,8 +86,8 @@ staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (as
 	@read -rp "Staff user name: " name && $(BIN)/python scripts/staff_password.py "$$name"
 
 .PHONY: shell
-shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running)
-	@scripts/run_services.sh --shell
+shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running); DEBUG=1 shows intent and answer status
+	@STAFF_SHELL_DEBUG="$(DEBUG)" scripts/run_services.sh --shell
 
 # ------------------------------------------------------------------------------------ checks
 .PHONY: system-packages
