@@ -23,6 +23,8 @@ from sanic.response import HTTPResponse
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://api.telegram.org"
+#: Seconds to wait for the Bot API (aiogram waits forever by default).
+SEND_TIMEOUT = 10
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
@@ -32,7 +34,7 @@ class ClinicTelegramOutput(TelegramOutput):
     def __init__(self, access_token: Optional[Text], api_base: str = DEFAULT_API_BASE) -> None:
         # TelegramOutput.__init__ hard-codes the production server; aiogram's Bot takes one.
         super(TelegramOutput, self).__init__(
-            access_token, server=TelegramAPIServer.from_base(api_base)
+            access_token, server=TelegramAPIServer.from_base(api_base), timeout=SEND_TIMEOUT
         )
 
 
@@ -96,7 +98,7 @@ class ClinicTelegramInput(TelegramInput):
             # Not fatal: the other channels keep working; the webhook can be set later.
             logger.error("telegram: setWebhook failed: %s", error)
         finally:
-            await bot.close()
+            await bot.session.close()
 
     @staticmethod
     def _text_of(update: Update) -> Optional[tuple]:
