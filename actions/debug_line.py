@@ -2,7 +2,8 @@
 
 Shown only when the action server runs with STAFF_SHELL_DEBUG=1 (`make shell DEBUG=1`) and the
 latest message came from the terminal (`rasa shell`, input channel "cmdline"): parents on any
-other channel never see it, whatever the environment says.
+other channel never see it. A REST client can claim the "cmdline" channel, so
+scripts/run_services.sh passes the switch to the action server only with --shell.
 """
 
 from __future__ import annotations

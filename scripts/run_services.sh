@@ -27,6 +27,9 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+# The debug line is for `rasa shell` only: REST clients can claim any input channel, "cmdline" too.
+[[ "${1:-}" == "--shell" ]] || unset STAFF_SHELL_DEBUG
+
 # rasa-sdk binds to SANIC_HOST (its default is every interface; ours is loopback).
 SANIC_HOST="$ACTION_SERVER_HOST" "$BIN/rasa" run actions --actions actions \
   --port "$ACTION_SERVER_PORT" --quiet &
