@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://api.telegram.org"
 #: Seconds to wait for the Bot API (aiogram waits forever by default).
 SEND_TIMEOUT = 10
+#: Telegram sends "/start" when a parent opens the bot: it is a greeting, not an intent.
+START_COMMAND, GREETING = "/start", "/greet"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
@@ -110,6 +112,8 @@ class ClinicTelegramInput(TelegramInput):
         message = update.edited_message or update.message
         if message is None or message.text is None:
             return None  # stickers, photos, locations: nothing to answer
+        if message.text.strip().split("@")[0] == START_COMMAND:  # "/start@clinic_bot" too
+            return message.chat.id, GREETING
         return message.chat.id, message.text
 
     def blueprint(

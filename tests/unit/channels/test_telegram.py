@@ -37,6 +37,9 @@ def test_texts_and_button_presses_are_read():
     assert ClinicTelegramInput._text_of(text) == (42, "does it hurt?")
     assert ClinicTelegramInput._text_of(press) == (42, "/affirm")
     assert ClinicTelegramInput._text_of(sticker) is None
+    for command in ("/start", "/start@clinic_bot"):
+        start = Update(**{"update_id": 4, "message": {**message, "text": command}})
+        assert ClinicTelegramInput._text_of(start) == (42, "/greet")
 
 
 async def test_output_and_webhook_registration_use_the_configured_api_base():
