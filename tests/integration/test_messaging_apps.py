@@ -51,6 +51,8 @@ def services(tmp_path_factory, stand_in) -> RunningServices:
         "TELEGRAM_API_BASE": stand_in.url,
         "MESSENGER_VERIFY": "verify-me", "MESSENGER_SECRET": FB_SECRET,
         "MESSENGER_PAGE_ACCESS_TOKEN": "page-token", "MESSENGER_API_BASE": stand_in.url,
+        # Set as if exported by hand: without --shell it must not reach the action server.
+        "STAFF_SHELL_DEBUG": "1",
     }
     with running_services(MODEL, work_dir, extra_env=env) as running:
         yield running
@@ -204,3 +206,15 @@ def test_messenger_events_need_the_hub_signature(services, stand_in):
     assert replies[0]["body"]["recipient"]["id"] == "psid-42"
     assert replies[0]["body"]["message"]["text"] == \
         resources.render(resources.content.answers["pain"])
+
+
+def test_rest_clients_claiming_the_shell_channel_get_no_debug_line(services):
+    resources = get_resources()
+    body = json.dumps({"sender": "it-claims-cmdline", "message": "does it hurt?",
+                       "input_channel": "cmdline"}).encode()
+    request = urllib.request.Request(f"{services.rasa_url}/webhooks/rest/webhook", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        replies = [reply.get("text") for reply in json.load(response)]
+    assert replies[0] == resources.render(resources.content.answers["pain"])
+    assert not any(text.startswith("[debug]") for text in replies)
