@@ -86,8 +86,8 @@ staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (as
 	@read -rp "Staff user name: " name && $(BIN)/python scripts/staff_password.py "$$name"
 
 .PHONY: shell
-shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running)
-	@scripts/run_services.sh --shell
+shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running); DEBUG=1 shows intent and answer status
+	@STAFF_SHELL_DEBUG="$(DEBUG)" scripts/run_services.sh --shell
 
 # ------------------------------------------------------------------------------------ checks
 .PHONY: system-packages
@@ -104,7 +104,7 @@ test: lint validate system-packages $(MODEL) ## Everything: lint, content, unit,
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
-	@$(BIN)/ruff check actions clinic components scripts tests webapp
+	@$(BIN)/ruff check actions channels clinic components scripts tests webapp
 
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 

@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.buttons import topic_buttons
+from actions.debug_line import with_debug_line
 from clinic.content import answer_id_for_intent
 from clinic.resources import Resources, get_resources
 
@@ -46,6 +47,7 @@ class ActionAnswerTopic(Action):
         """Action name used in the domain and rules."""
         return "action_answer_topic"
 
+    @with_debug_line
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
@@ -68,6 +70,7 @@ class ActionClarify(Action):
         """Action name used in the domain and rules."""
         return "action_clarify"
 
+    @with_debug_line
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:

@@ -107,6 +107,7 @@ async def _send(message: UserMessage, replies: List[Dict[Text, Any]]) -> None:
 
 def guard_replies(on_new_message: Handler) -> Handler:
     """Wraps a channel's message handler so that no message goes unanswered."""
+    limit_action_server_wait()
 
     async def handle(message: UserMessage) -> None:
         text = message.text or ""
