@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import logging
 import os
 import secrets
@@ -194,7 +195,10 @@ class ClinicSocketIOInput(SocketIOInput):
                 session_id = signer.issue()
             await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
             if self.session_persistence:
-                sio.enter_room(sid, session_id, namespace=namespace)
+                # A coroutine in python-socketio >= 5.12 (Rasa's own channel forgets to await it).
+                joined = sio.enter_room(sid, session_id, namespace=namespace)
+                if inspect.isawaitable(joined):
+                    await joined
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)

@@ -49,6 +49,7 @@ if [[ "${1:-}" == "--shell" ]]; then
 fi
 
 echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
+echo "Web widget demo:   http://$WEBAPP_HOST:$WEBAPP_PORT/  (socket.io on the Rasa port)"
 echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
 "$BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials credentials.yml \
   --interface "$RASA_HOST" --port "$RASA_PORT" --quiet &
