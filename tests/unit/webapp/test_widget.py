@@ -52,7 +52,7 @@ def server(running):
 
 
 async def post(client, body, origin=SITE):
-    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
     headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
     async with client.post("/api/feedback", data=data, headers=headers) as resp:
         return resp.status, resp.headers, await resp.text()
