@@ -76,9 +76,18 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS) content/answers.yml
 	@$(BIN)/python scripts/validate_content.py
 	@$(BIN)/rasa train --fixed-model-name clinic --out models --quiet
 
+# The web widget's browser dependency (socket.io-client), pinned in package-lock.json.
+NODE_MODULES := node_modules/.package-lock.json
+
+.PHONY: npm
+npm: $(NODE_MODULES) ## Install the widget's locked npm packages (npm ci)
+
+$(NODE_MODULES): package.json package-lock.json
+	@npm ci --no-audit --no-fund --silent
+
 # ------------------------------------------------------------------------------------- run
 .PHONY: run
-run: $(MODEL) ## Install, build, train if needed, and start the action server and Rasa server
+run: $(MODEL) $(NODE_MODULES) ## Install, build, train if needed, and start the action server and Rasa server
 	@scripts/run_services.sh
 
 .PHONY: staff-password
@@ -95,7 +104,7 @@ system-packages: ## Install the Debian packages the tests need (PostgreSQL), if 
 	@scripts/install_system_packages.sh
 
 .PHONY: test
-test: lint validate system-packages $(MODEL) ## Everything: lint, content, unit, integration, stories, held-out NLU, safety lists
+test: lint validate system-packages $(MODEL) $(NODE_MODULES) ## Everything: lint, content, unit, integration, stories, held-out NLU, safety lists
 	@$(BIN)/pytest
 	@$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out results/test-stories --quiet

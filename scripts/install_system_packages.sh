@@ -2,12 +2,15 @@
 # Installs the Debian packages the tests need, only those that are missing:
 #   postgresql    (escalation store and tracker store on a real PostgreSQL server)
 #   redis-server  (the lock store of several replicas, and its outage)
+#   chromium, fonts-liberation  (browser tests of the web widget, Playwright drives Chromium)
 # Run as root (CI and the development machines are); prints what it does.
 set -euo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -d /usr/share/fonts/truetype/liberation ]] || missing+=(fonts-liberation)
 
 if ((${#missing[@]} == 0)); then
   exit 0

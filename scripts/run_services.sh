@@ -70,6 +70,7 @@ fi
 
 "$BIN/python" -m channels.credentials credentials.yml "$CREDENTIALS_FILE"
 echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
+echo "Web widget demo:   http://$WEBAPP_HOST:$WEBAPP_PORT/  (socket.io on the Rasa port)"
 echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
 "$BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials "$CREDENTIALS_FILE" \
   --interface "$RASA_HOST" --port "$RASA_PORT" --quiet "${rasa_args[@]}" &
