@@ -76,9 +76,18 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS) content/answers.yml
 	@$(BIN)/python scripts/validate_content.py
 	@$(BIN)/rasa train --fixed-model-name clinic --out models --quiet
 
+# The web widget's browser dependency (socket.io-client), pinned in package-lock.json.
+NODE_MODULES := node_modules/.package-lock.json
+
+.PHONY: npm
+npm: $(NODE_MODULES) ## Install the widget's locked npm packages (npm ci)
+
+$(NODE_MODULES): package.json package-lock.json
+	@npm ci --no-audit --no-fund --silent
+
 # ------------------------------------------------------------------------------------- run
 .PHONY: run
-run: $(MODEL) ## Install, build, train if needed, and start the action server and Rasa server
+run: $(MODEL) $(NODE_MODULES) ## Install, build, train if needed, and start the action server and Rasa server
 	@scripts/run_services.sh
 
 .PHONY: cluster
@@ -90,8 +99,8 @@ staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (as
 	@read -rp "Staff user name: " name && $(BIN)/python scripts/staff_password.py "$$name"
 
 .PHONY: shell
-shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running)
-	@scripts/run_services.sh --shell
+shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running); DEBUG=1 shows intent and answer status
+	@STAFF_SHELL_DEBUG="$(DEBUG)" scripts/run_services.sh --shell
 
 # ------------------------------------------------------------------------------------ checks
 .PHONY: system-packages
@@ -99,7 +108,7 @@ system-packages: ## Install the Debian packages the tests need (PostgreSQL, Redi
 	@scripts/install_system_packages.sh
 
 .PHONY: test
-test: lint validate system-packages $(MODEL) ## Everything: lint, content, unit, integration, stories, held-out NLU, safety lists
+test: lint validate system-packages $(MODEL) $(NODE_MODULES) ## Everything: lint, content, unit, integration, stories, held-out NLU, safety lists
 	@$(BIN)/pytest
 	@$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out results/test-stories --quiet
@@ -112,7 +121,7 @@ test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
-	@$(BIN)/ruff check actions clinic components scripts tests webapp
+	@$(BIN)/ruff check actions channels clinic components scripts tests webapp
 
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 

@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.buttons import topic_buttons
+from actions.debug_line import with_debug_line
 from clinic.content import answer_id_for_intent
 from clinic.resources import Resources, get_resources
 
@@ -28,8 +29,11 @@ def send_answer(
 ) -> List[EventType]:
     """Sends a vetted answer verbatim, its source line, and the disclaimer once."""
     answer = resources.content.answers[answer_id]
-    dispatcher.utter_message(text=resources.render(answer))
-    dispatcher.utter_message(text=resources.message("source_line", source=answer.source))
+    # `kind` and `answer_id` let the web widget ask "Was this helpful?" for this answer id
+    # (other channels ignore them).
+    dispatcher.utter_message(text=resources.render(answer), kind="answer", answer_id=answer_id)
+    dispatcher.utter_message(text=resources.message("source_line", source=answer.source),
+                             kind="source", answer_id=answer_id)
     events: List[EventType] = [SlotSet("last_answer_id", answer_id)]
     if not tracker.get_slot("disclaimer_shown"):
         dispatcher.utter_message(text=resources.message("disclaimer"))
@@ -46,6 +50,7 @@ class ActionAnswerTopic(Action):
         """Action name used in the domain and rules."""
         return "action_answer_topic"
 
+    @with_debug_line
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
@@ -68,6 +73,7 @@ class ActionClarify(Action):
         """Action name used in the domain and rules."""
         return "action_clarify"
 
+    @with_debug_line
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
@@ -87,7 +93,7 @@ class ActionClarify(Action):
         top_two = [name for name, _ in ranking[:2]]
         if EMERGENCY_INTENT in top_two:
             # Unsure, but possibly an emergency: emergency guidance costs little, a miss a lot.
-            dispatcher.utter_message(text=resources.message("emergency"))
+            dispatcher.utter_message(text=resources.message("emergency"), kind="emergency")
             return []
 
         choices = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from functools import lru_cache
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
+from clinic.escalation_outbox import EscalationOutbox
 from clinic.escalation_store import Escalation, EscalationStore
 from clinic.notifier import WebhookNotifier
 
@@ -24,6 +25,20 @@ def get_store() -> EscalationStore:
 
 
 @lru_cache(maxsize=1)
+def get_outbox() -> EscalationOutbox:
+    """Where cases wait while the escalation store is down (ESCALATION_OUTBOX)."""
+    return EscalationOutbox()
+
+
+def _store_now(fields: Dict[str, Any]) -> Escalation:
+    """Moves any waiting cases into the store, then stores this one (blocking)."""
+    store = get_store()
+    if get_outbox().waiting():
+        get_outbox().drain(store)
+    return store.create(**fields)
+
+
+@lru_cache(maxsize=1)
 def get_notifier() -> WebhookNotifier:
     """The process-wide webhook notifier."""
     return WebhookNotifier.from_environment()
@@ -35,26 +50,35 @@ async def record_escalation(
     contact: Optional[str] = None, child_age: Optional[str] = None,
     question: Optional[str] = None, consent: bool = False,
 ) -> Optional[Escalation]:
-    """Stores a case and tries to notify the clinic once; None if the store failed.
+    """Stores a case and tries to notify the clinic once; None only if nothing could keep it.
 
-    The store call runs in a thread (SQLAlchemy is blocking). A failed or slow notification
-    leaves the case flagged for the web app's retry loop; it never loses the case.
+    The store call runs in a thread (SQLAlchemy is blocking). If the escalation store is down,
+    the case waits in the local outbox and is moved later (clinic/escalation_outbox.py). A
+    failed or slow notification leaves the case flagged for the web app's retry loop.
     """
-    store = get_store()
+    fields: Dict[str, Any] = {
+        "urgency": urgency, "reason": reason, "channel": channel,
+        "conversation_id": conversation_id, "transcript": transcript,
+        "parent_name": parent_name, "contact": contact, "child_age": child_age,
+        "question": question, "consent": consent,
+    }
     try:
-        escalation = await asyncio.to_thread(
-            store.create, urgency=urgency, reason=reason, channel=channel,
-            conversation_id=conversation_id, transcript=transcript, parent_name=parent_name,
-            contact=contact, child_age=child_age, question=question, consent=consent,
-        )
-    except Exception as exc:  # noqa: BLE001 (any database failure: tell the parent to call)
+        escalation = await asyncio.to_thread(_store_now, fields)
+    except Exception as exc:  # noqa: BLE001 (any database failure: keep it in the outbox)
         # The exception type only: a database message could quote the parent's details.
         logger.error("could not store a %s escalation (%s): %s", urgency, reason,
                      type(exc).__name__)
-        return None
+        try:
+            queued = await asyncio.to_thread(get_outbox().put, fields)
+        except Exception as outbox_exc:  # noqa: BLE001 (the parent is told to call instead)
+            logger.error("escalation outbox failed too: %s", type(outbox_exc).__name__)
+            return None
+        logger.warning("escalation %s kept in the outbox until the store is back",
+                       queued.reference)
+        return queued
     try:
         await asyncio.wait_for(
-            get_notifier().deliver(store, escalation), timeout=INLINE_NOTIFY_SECONDS
+            get_notifier().deliver(get_store(), escalation), timeout=INLINE_NOTIFY_SECONDS
         )
     except asyncio.TimeoutError:
         logger.warning("escalation %s: notification still pending", escalation.reference)

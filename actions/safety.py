@@ -28,8 +28,9 @@ class ActionEmergency(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         """Sends the emergency message, records an urgent case, drops any form's details."""
-        # The message goes out whatever happens to the record below.
-        dispatcher.utter_message(text=get_resources().message("emergency"))
+        # The message goes out whatever happens to the record below. `kind` lets the web
+        # widget show it as an alert (other channels ignore it).
+        dispatcher.utter_message(text=get_resources().message("emergency"), kind="emergency")
         red_flags = tracker.latest_message.get("red_flags") or {}
         escalation = await record_escalation(
             urgency="urgent",

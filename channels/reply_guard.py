@@ -74,7 +74,8 @@ def fallback_messages(text: Optional[Text], message_id: Text) -> List[Dict[Text,
     """The emergency message if `text` raises an alarm, otherwise the message `message_id`."""
     resources = get_resources()
     if text and raises_alarm(text):
-        return [{"text": resources.message("emergency")}]
+        # `kind` lets the web widget show it as an alert, as the emergency action's message.
+        return [{"text": resources.message("emergency"), "kind": "emergency"}]
     return [{"text": resources.message(message_id)}]
 
 
@@ -107,6 +108,7 @@ async def _send(message: UserMessage, replies: List[Dict[Text, Any]]) -> None:
 
 def guard_replies(on_new_message: Handler) -> Handler:
     """Wraps a channel's message handler so that no message goes unanswered."""
+    limit_action_server_wait()
 
     async def handle(message: UserMessage) -> None:
         text = message.text or ""

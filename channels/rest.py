@@ -10,7 +10,7 @@ from sanic import Blueprint
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from channels.reply_guard import guard_replies, limit_action_server_wait
+from channels.reply_guard import guard_replies
 
 #: Rasa's tracker store keeps sender ids in a 255-character column.
 MAX_SENDER_CHARS = 255
@@ -33,7 +33,6 @@ class ClinicRestInput(RestInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """Rasa's REST routes around the guarded handler."""
-        limit_action_server_wait()
         return super().blueprint(guard_replies(on_new_message))
 
     async def _extract_sender(self, req: Request) -> Optional[Text]:

@@ -161,8 +161,13 @@ class EscalationStore:
         question: Optional[str] = None,
         consent: bool = False,
         now: Optional[dt.datetime] = None,
+        reference: Optional[str] = None,
     ) -> Escalation:
-        """Stores a new case and gives it its reference (ESC-<year>-<number>)."""
+        """Stores a new case and gives it its reference (ESC-<year>-<number>).
+
+        A case that waited in the outbox (clinic/escalation_outbox.py) keeps the reference the
+        parent was given and its original time; storing it twice fails on the unique reference.
+        """
         if urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {URGENCIES}")
         now = now or dt.datetime.now(dt.timezone.utc)
@@ -187,7 +192,7 @@ class EscalationStore:
                 )
             )
             new_id = int(result.inserted_primary_key[0])
-            reference = f"ESC-{now.year}-{new_id:06d}"
+            reference = reference or f"ESC-{now.year}-{new_id:06d}"
             connection.execute(
                 escalations.update().where(escalations.c.id == new_id).values(reference=reference)
             )

@@ -21,7 +21,6 @@ from typing import Any, Dict, Iterator, List, Optional
 
 from clinic.paths import PROJECT_ROOT
 
-
 #: Variables that point services at shared infrastructure; set them through `extra_env` only.
 PRODUCTION_ENV = frozenset({
     "ACTION_ENDPOINT_URL", "TRACKER_DB_URL", "REDIS_URL", "ESCALATION_DB_URL",

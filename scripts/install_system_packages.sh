@@ -3,6 +3,7 @@
 #   postgresql    (escalation store and tracker store on a real PostgreSQL server)
 #   redis-server  (the lock store of several replicas, and its outage)
 #   nginx         (make cluster and the cluster soak test: one entry point, load balancing)
+#   chromium, fonts-liberation  (browser tests of the web widget, Playwright drives Chromium)
 # Run as root (CI and the development machines are); prints what it does.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -d /usr/share/fonts/truetype/liberation ]] || missing+=(fonts-liberation)
 
 if ((${#missing[@]} == 0)); then
   exit 0

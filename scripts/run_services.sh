@@ -6,12 +6,16 @@
 # Environment (defaults set by the Makefile): RASA_HOST RASA_PORT ACTION_SERVER_HOST
 # ACTION_SERVER_PORT WEBAPP_HOST WEBAPP_PORT TRACKER_DB, MODEL (default models/clinic.tar.gz);
 # optional: ACTION_ENDPOINT_URL, TRACKER_DB_URL, REDIS_URL, RASA_API_TOKEN, RASA_CORS_ORIGINS
-# (README, "Configuration").
+# (README, "Configuration"). Also: CREDENTIALS_FILE (default var/credentials.yml), the
+# messaging apps' secrets (README), STAFF_SHELL_DEBUG=1 (with --shell: a debug line per answer,
+# actions/debug_line.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 MODEL=${MODEL:-models/clinic.tar.gz}
 ENDPOINTS=${ENDPOINTS:-endpoints.yml}
+# Generated: credentials.yml plus the messaging apps whose secrets are set (channels/credentials.py).
+CREDENTIALS_FILE=${CREDENTIALS_FILE:-var/credentials.yml}
 mkdir -p "$(dirname "$TRACKER_DB")"
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://$ACTION_SERVER_HOST:$ACTION_SERVER_PORT/webhook}
 
@@ -35,6 +39,9 @@ stop() {
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
+
+# The debug line is for `rasa shell` only: REST clients can claim any input channel, "cmdline" too.
+[[ "${1:-}" == "--shell" ]] || unset STAFF_SHELL_DEBUG
 
 # rasa-sdk binds to SANIC_HOST (its default is every interface; ours is loopback).
 SANIC_HOST="$ACTION_SERVER_HOST" "$BIN/rasa" run actions --actions actions \
@@ -61,9 +68,11 @@ if [[ "${1:-}" == "--shell" ]]; then
   exit 0
 fi
 
+"$BIN/python" -m channels.credentials credentials.yml "$CREDENTIALS_FILE"
 echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
+echo "Web widget demo:   http://$WEBAPP_HOST:$WEBAPP_PORT/  (socket.io on the Rasa port)"
 echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
-"$BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials credentials.yml \
+"$BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials "$CREDENTIALS_FILE" \
   --interface "$RASA_HOST" --port "$RASA_PORT" --quiet "${rasa_args[@]}" &
 pids+=($!)
 

@@ -73,14 +73,16 @@ def texts(dispatcher: CollectingDispatcher) -> List[str]:
 @pytest.fixture
 def escalation_store(tmp_path, monkeypatch):
     """The action server's escalation store, on a fresh SQLite file; no webhook."""
-    from actions.escalation_service import get_notifier, get_store
+    from actions.escalation_service import get_notifier, get_outbox, get_store
 
     monkeypatch.setenv("ESCALATION_DB_URL", f"sqlite:///{tmp_path / 'escalations.db'}")
+    monkeypatch.setenv("ESCALATION_OUTBOX", str(tmp_path / "outbox.db"))
     monkeypatch.delenv("ESCALATION_WEBHOOK_URL", raising=False)
-    get_store.cache_clear()
-    get_notifier.cache_clear()
+    caches = (get_store, get_notifier, get_outbox)
+    for cache in caches:
+        cache.cache_clear()
     store = get_store()
     yield store
     store.dispose()
-    get_store.cache_clear()
-    get_notifier.cache_clear()
+    for cache in caches:
+        cache.cache_clear()

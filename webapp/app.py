@@ -11,11 +11,15 @@ from typing import Optional
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sanic import Sanic
 
+from clinic.escalation_outbox import EscalationOutbox
 from clinic.escalation_store import EscalationStore
+from clinic.feedback_store import FeedbackStore
 from clinic.notifier import WebhookNotifier
+from webapp.answer_report import answer_report
 from webapp.staff_api import staff_api
 from webapp.staff_auth import StaffAuth
 from webapp.staff_inbox import staff_inbox
+from webapp.widget import widget
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +28,7 @@ RETRY_INTERVAL_ENV = "ESCALATION_RETRY_SECONDS"
 
 
 def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> Sanic:
-    """Creates the web app: the staff inbox (HTML) and its JSON API."""
+    """Creates the web app: the staff inbox (HTML), its JSON API and the chat widget."""
     app = Sanic(name)
     app.config.RESPONSE_TIMEOUT = 30
     app.config.REQUEST_MAX_SIZE = 64 * 1024
@@ -34,11 +38,15 @@ def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> 
     )
     app.blueprint(staff_inbox)
     app.blueprint(staff_api)
+    app.blueprint(widget)
+    app.blueprint(answer_report)
 
     @app.before_server_start
     async def open_resources(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         app.ctx.store = EscalationStore(store_url)
+        app.ctx.feedback = FeedbackStore(store_url)
         app.ctx.notifier = WebhookNotifier.from_environment()
+        app.ctx.outbox = EscalationOutbox()
         app.ctx.auth = StaffAuth.from_environment()
         app.ctx.cookie_secure = os.environ.get("STAFF_COOKIE_SECURE", "true") != "false"
         if not app.ctx.auth.users:
@@ -51,15 +59,18 @@ def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> 
         with contextlib.suppress(asyncio.CancelledError):
             await app.ctx.retry_task
         app.ctx.store.dispose()
+        app.ctx.feedback.dispose()
 
     return app
 
 
 async def retry_notifications(app: Sanic) -> None:
-    """Delivers due escalation notifications until the server stops."""
+    """Moves outbox cases into the store and delivers due notifications, until stopped."""
     interval = float(os.environ.get(RETRY_INTERVAL_ENV, "15"))
     while True:
         try:
+            # Cases kept while the store was down go in first, then get notified like any.
+            await asyncio.to_thread(app.ctx.outbox.drain, app.ctx.store)
             await app.ctx.notifier.deliver_due(app.ctx.store)
         except Exception as exc:  # noqa: BLE001 (a store outage must not end the loop)
             logger.error("escalation notification retry failed (%s); trying again later",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -17,6 +18,7 @@ from typing import Iterator, Tuple
 
 import pytest
 
+from clinic.escalation_store import EscalationStore
 from clinic.local_services import free_port, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
@@ -207,3 +209,35 @@ def test_tracker_store_outage_is_reported_and_conversations_go_on(tmp_path):
         assert status == 200, report
         # The report names the database, never its credentials.
         assert "s3cret" not in json.dumps(report)
+
+
+def test_escalation_store_down_keeps_the_case_and_delivers_it_later(tmp_path):
+    with postgres_server() as database, running_services(
+        MODEL, tmp_path, extra_env={
+            "ESCALATION_DB_URL": database.url,
+            "ESCALATION_OUTBOX": str(tmp_path / "outbox.db"),
+            "ESCALATION_RETRY_SECONDS": "1",
+        },
+    ) as services:
+        database.stop()
+        sender = f"e-{uuid.uuid4().hex}"
+        resources = get_resources()
+        services.send(sender, "can I talk to a nurse please")
+        for text in ("/affirm", "Alex Morgan", "alex@example.com", "7", "yes"):
+            services.send(sender, text)
+        [confirmation] = texts(services.send(sender, "/affirm"))
+        reference = re.search(r"ESC-\d{4}-Q[0-9A-F]{6}", confirmation).group(0)
+        assert resources.message("escalation_store_failed") != confirmation
+
+        database.start()
+        store = EscalationStore(database.url)
+        try:
+            deadline = time.monotonic() + 60
+            while store.get(reference) is None and time.monotonic() < deadline:
+                time.sleep(1)
+            stored = store.get(reference)
+            assert stored is not None, "the web app did not move the case into the store"
+            assert stored.contact == "alex@example.com" and stored.consent is True
+            assert len(store.list()) == 1
+        finally:
+            store.dispose()

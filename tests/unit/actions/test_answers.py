@@ -150,3 +150,11 @@ async def test_body_area_without_topic_still_asks(tracker_factory, dispatcher, r
     )
     await ActionClarify().run(dispatcher, tracker, {})
     assert texts(dispatcher) == [resources.message("clarify")]
+
+
+async def test_answer_and_source_carry_the_answer_id_for_the_widget(
+    tracker_factory, dispatcher
+):
+    await ActionAnswerTopic().run(dispatcher, tracker_factory("ask_pain"), {})
+    markers = [(m.get("kind"), m.get("answer_id")) for m in dispatcher.messages]
+    assert markers == [("answer", "pain"), ("source", "pain"), (None, None)]

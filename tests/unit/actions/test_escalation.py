@@ -1,6 +1,8 @@
 import datetime as dt
+import re
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import (
     ActionAskQuestion,
@@ -155,13 +157,43 @@ async def test_no_consent_stores_nothing(tracker_factory, dispatcher, escalation
     assert texts(dispatcher) == [resources.message("escalation_no_consent")]
 
 
-async def test_store_failure_tells_the_parent_to_call(
+async def test_store_down_keeps_the_case_in_the_outbox_until_it_is_back(
     tracker_factory, dispatcher, escalation_store, resources, monkeypatch
 ):
+    from actions.escalation_service import get_outbox
+
     def broken(**_):
         raise RuntimeError("database is down")
 
+    working = escalation_store.create
     monkeypatch.setattr(escalation_store, "create", broken)
+    await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
+    [reply] = texts(dispatcher)
+    reference = re.search(r"ESC-\d{4}-Q[0-9A-F]{6}", reply).group(0)
+    assert reply == confirmation(reference)
+    assert get_outbox().waiting() == 1
+
+    # The store is back: the next case moves the waiting one in first, reference kept.
+    monkeypatch.setattr(escalation_store, "create", working)
+    await ActionSubmitEscalation().run(
+        CollectingDispatcher(), tracker_factory("affirm", slots=FILLED), {}
+    )
+    stored = escalation_store.get(reference)
+    assert stored is not None and stored.contact == FILLED["contact"]
+    assert get_outbox().waiting() == 0
+    assert len(escalation_store.list()) == 2
+
+
+async def test_store_and_outbox_down_tell_the_parent_to_call(
+    tracker_factory, dispatcher, escalation_store, resources, monkeypatch
+):
+    from actions.escalation_service import get_outbox
+
+    def broken(*_, **__):
+        raise RuntimeError("disk is gone")
+
+    monkeypatch.setattr(escalation_store, "create", broken)
+    monkeypatch.setattr(get_outbox(), "put", broken)
     await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
     assert texts(dispatcher) == [resources.message("escalation_store_failed")]
 

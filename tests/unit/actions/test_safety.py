@@ -54,3 +54,10 @@ async def test_emergency_message_is_sent_even_if_the_store_is_down(
     monkeypatch.setattr(escalation_store, "create", broken)
     await ActionEmergency().run(dispatcher, tracker_factory("emergency"), {})
     assert texts(dispatcher) == [resources.message("emergency")]
+
+
+async def test_emergency_message_is_marked_for_the_web_widget(
+    tracker_factory, dispatcher, escalation_store
+):
+    await ActionEmergency().run(dispatcher, tracker_factory("emergency"), {})
+    assert dispatcher.messages[0]["kind"] == "emergency"

@@ -1,4 +1,5 @@
 import pytest
+import redis
 from rasa.core.lock_store import InMemoryLockStore, LockError, RedisLockStore
 
 from clinic.local_services import free_port
@@ -35,5 +36,5 @@ async def test_redis_down_is_a_lock_error_and_recorded(monkeypatch):
             pass
     assert store.health.ok is False
     assert store.health.last_error is not None
-    with pytest.raises(Exception):
+    with pytest.raises(redis.exceptions.ConnectionError):
         store.ping()

@@ -1,0 +1,165 @@
+"""The web chat widget: demo clinic page, the one-script-tag widget and its feedback endpoint.
+
+A clinic embeds the widget with one tag (see README "Web widget"):
+
+    <script src="http://127.0.0.1:8000/widget/widget.js" data-server-url="http://127.0.0.1:5005"
+            defer></script>
+
+The widget talks to Rasa's socket.io channel (channels/socketio.py) and posts "Was this
+helpful?" votes to POST /api/feedback here. Its labels are vetted texts (content/messages.yml,
+`widget_*`), put into widget.js when it is served; socket.io-client is served from node_modules
+(installed by `npm ci`), nothing from a CDN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Any, Dict, Iterable, Optional
+
+from sanic import Blueprint, Request, Sanic, response
+from sanic.response import HTTPResponse
+
+from clinic.paths import PROJECT_ROOT
+from clinic.resources import get_resources
+from clinic.widget_origins import allowed_origins
+
+widget = Blueprint("widget")
+
+STATIC_DIR = PROJECT_ROOT / "webapp" / "static"
+SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+#: The Rasa server the demo page's widget connects to (default http://RASA_HOST:RASA_PORT).
+SERVER_URL_ENV = "WIDGET_SERVER_URL"
+#: A feedback request is two small fields; anything bigger is refused unread.
+MAX_FEEDBACK_BYTES = 512
+#: Texts the widget shows itself (labels and controls), all vetted in content/messages.yml.
+WIDGET_TEXTS = ("widget_open", "widget_title", "widget_close", "widget_input_label",
+                "widget_send", "widget_typing", "widget_helpful", "widget_helpful_yes",
+                "widget_helpful_no", "widget_helpful_thanks", "widget_offline")
+_SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
+
+
+def rasa_server_url(environ: Optional[Dict[str, str]] = None) -> str:
+    """The Rasa URL the demo page's widget uses."""
+    env = os.environ if environ is None else environ
+    return env.get(SERVER_URL_ENV) or (
+        f"http://{env.get('RASA_HOST', '127.0.0.1')}:{env.get('RASA_PORT', '5005')}"
+    )
+
+
+def widget_script(code: str) -> str:
+    """widget.js with its vetted texts filled in."""
+    resources = get_resources()
+    texts = {name: resources.message(name) for name in WIDGET_TEXTS}
+    return code.replace("__WIDGET_TEXTS__", json.dumps(texts, ensure_ascii=False))
+
+
+@widget.before_server_start
+async def load_widget(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+    """Reads the widget's code and the allowed origins once per process."""
+    resources = get_resources()
+    app.ctx.widget_origins = frozenset(allowed_origins(resources.settings.website))
+    app.ctx.widget_js = widget_script((STATIC_DIR / "widget.js").read_text(encoding="utf-8"))
+    app.ctx.widget_css = (STATIC_DIR / "widget.css").read_text(encoding="utf-8")
+    app.ctx.demo_css = (STATIC_DIR / "demo.css").read_text(encoding="utf-8")
+
+
+@widget.get("/")
+async def demo_page(request: Request) -> HTTPResponse:
+    """A demo clinic page with the widget embedded by one script tag."""
+    server = rasa_server_url()
+    websocket = "ws" + server[len("http"):] if server.startswith("http") else server
+    html = request.app.ctx.templates.get_template("demo.html").render(
+        settings=get_resources().settings, server_url=server,
+        request_origin=f"{request.scheme}://{request.host}",
+    )
+    return response.html(html, headers={
+        **_SECURITY_HEADERS,
+        "Content-Security-Policy": (
+            f"default-src 'self'; connect-src 'self' {server} {websocket}; "
+            "img-src 'self' data:; frame-ancestors 'none'"
+        ),
+    })
+
+
+@widget.get("/widget/widget.js")
+async def widget_js(request: Request) -> HTTPResponse:
+    """The widget: the one script a clinic's page includes."""
+    return response.text(request.app.ctx.widget_js, content_type="text/javascript; charset=utf-8",
+                         headers={**_SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+@widget.get("/widget/widget.css")
+async def widget_css(request: Request) -> HTTPResponse:
+    """The widget's styles (loaded by widget.js)."""
+    return response.text(request.app.ctx.widget_css, content_type="text/css; charset=utf-8",
+                         headers={**_SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+@widget.get("/demo.css")
+async def demo_css(request: Request) -> HTTPResponse:
+    """The demo page's own styles."""
+    return response.text(request.app.ctx.demo_css, content_type="text/css; charset=utf-8",
+                         headers=_SECURITY_HEADERS)
+
+
+@widget.get("/widget/vendor/socket.io.min.js")
+async def socket_io_client(request: Request) -> HTTPResponse:
+    """socket.io-client from node_modules (package-lock.json pins it; `npm ci` installs it)."""
+    if not SOCKET_IO_CLIENT.exists():
+        return response.text("socket.io-client is not installed: run `npm ci`", status=503)
+    return await response.file(SOCKET_IO_CLIENT, mime_type="text/javascript",
+                               headers=_SECURITY_HEADERS)
+
+
+def cors_headers(origin: Optional[str], allowed: Iterable[str]) -> Dict[str, str]:
+    """CORS headers for a widget on an allowed origin (none for others)."""
+    if not origin or origin not in allowed:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600"}
+
+
+def parse_feedback(body: Any, answer_ids: Iterable[str]) -> Optional[tuple]:
+    """(answer_id, helpful) from a request body, or None if it is not exactly that."""
+    if not isinstance(body, dict) or set(body) != {"answer_id", "helpful"}:
+        return None
+    answer_id, helpful = body["answer_id"], body["helpful"]
+    if not isinstance(answer_id, str) or answer_id not in answer_ids:
+        return None
+    if not isinstance(helpful, bool):
+        return None
+    return answer_id, helpful
+
+
+@widget.options("/api/feedback")
+async def feedback_preflight(request: Request) -> HTTPResponse:
+    """CORS preflight for widgets on the clinic's site."""
+    headers = cors_headers(request.headers.get("origin"), request.app.ctx.widget_origins)
+    return response.empty(status=204 if headers else 403, headers=headers)
+
+
+@widget.post("/api/feedback")
+async def feedback(request: Request) -> HTTPResponse:
+    """Stores a "Was this helpful?" vote: {"answer_id": "pain", "helpful": true}."""
+    origin = request.headers.get("origin")
+    headers = cors_headers(origin, request.app.ctx.widget_origins)
+    # Browsers always send Origin on a cross-site POST; one from elsewhere is refused.
+    if origin and not headers:
+        return response.json({"error": "origin not allowed"}, status=403)
+    if len(request.body or b"") > MAX_FEEDBACK_BYTES:
+        return response.json({"error": "request too large"}, status=413, headers=headers)
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    parsed = parse_feedback(body, get_resources().content.answers)
+    if parsed is None:
+        return response.json(
+            {"error": 'expected {"answer_id": "<known answer id>", "helpful": true|false}'},
+            status=400, headers=headers,
+        )
+    request.app.ctx.feedback.record(*parsed)
+    return response.json({"ok": True}, status=201, headers=headers)
