@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -292,6 +293,7 @@ def running_cluster(
         env.update({"TRACKER_DB_URL": cluster.tracker_db_url,
                     "ESCALATION_DB_URL": cluster.escalation_db_url,
                     "REDIS_URL": cluster.redis_url})
+        env.update(widget_env(env, cluster.url))
         stack.callback(cluster.stop_all)
         redis_dir = work_dir / "redis"
         redis_dir.mkdir(exist_ok=True)
@@ -316,6 +318,20 @@ def running_cluster(
             cluster.wait_rasa(replica, timeout)
         cluster.wait_up("nginx", cluster.url + "/staff/login", timeout)
         yield cluster
+
+
+def widget_env(env: Dict[str, str], entry_point: str) -> Dict[str, str]:
+    """The web widget behind nginx: its page, socket.io and the session secret of every replica.
+
+    The demo page connects to nginx (not to one replica), nginx's origin is allowed, and both
+    replicas sign widget sessions with the same secret (random for this run unless set).
+    """
+    origins = [o for o in env.get("WIDGET_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    return {
+        "WIDGET_SERVER_URL": entry_point,
+        "WIDGET_ALLOWED_ORIGINS": ",".join([*origins, entry_point]),
+        "WIDGET_SESSION_SECRET": env.get("WIDGET_SESSION_SECRET") or secrets.token_hex(32),
+    }
 
 
 def _wait_port(name: str, port: int, timeout: float) -> None:

@@ -310,3 +310,33 @@ def test_staff_login_is_rate_limited(cluster):
             statuses.append(error.code)
     # burst 5 at 10 per minute: the first ones reach the web app, the rest get 429.
     assert statuses[0] != 429 and statuses.count(429) >= 5, statuses
+
+
+async def test_widget_socketio_through_nginx_sticks_to_one_replica(cluster):
+    import socketio
+
+    # Long polling is several HTTP requests per session: without nginx's ip_hash they would be
+    # spread over both replicas, and the second one does not know the session.
+    client = socketio.AsyncClient()
+    replies: list = []
+    session: asyncio.Future = asyncio.get_running_loop().create_future()
+    client.on("session_confirm", lambda sid: session.done() or session.set_result(sid))
+    client.on("bot_uttered", replies.append)
+    await client.connect(cluster.url, headers={"Origin": cluster.url}, transports=["polling"])
+    try:
+        await client.emit("session_request", {"session_id": None})
+        session_id = await asyncio.wait_for(session, 15)
+        for text in ("Hello!", "does it hurt?"):
+            await client.emit("user_uttered", {"message": text, "session_id": session_id})
+        deadline = time.monotonic() + 30
+        while len(replies) < 4 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        await client.disconnect()
+    resources = get_resources()
+    assert [reply.get("text") for reply in replies[:2]] == [
+        resources.message("greet"), resources.content.answers["pain"].text]
+    socketio_lines = [line for line in (cluster.work_dir / "nginx" / "access.log").read_text()
+                      .splitlines() if "/socket.io/" in line]
+    assert len(socketio_lines) > 2
+    assert len({line.rsplit(" ", 2)[1] for line in socketio_lines}) == 1, socketio_lines[:5]
