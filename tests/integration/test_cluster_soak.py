@@ -276,11 +276,15 @@ def test_rasa_http_api_and_action_servers_are_not_exposed(cluster):
     import urllib.error
     import urllib.request
 
-    for path in ("/conversations/x/tracker", "/model", "/version", "/webhook", "/health"):
+    for path in ("/conversations/x/tracker", "/model", "/version", "/webhook", "/health",
+                 "/webhooks/health/"):
         with pytest.raises(urllib.error.HTTPError) as error:
             urllib.request.urlopen(cluster.url + path, timeout=10)
-        # The web app's 404, not Rasa's or the action server's answer.
+        # A 404 from nginx or the web app, not Rasa's or the action server's answer.
         assert error.value.code == 404, path
+    # The replicas themselves still answer their probes.
+    with urllib.request.urlopen(cluster.rasa_urls[0] + "/webhooks/health/", timeout=10) as ok:
+        assert ok.status == 200
 
 
 def test_oversized_chat_message_is_refused_by_nginx(cluster):
