@@ -131,8 +131,9 @@ async def test_over_long_messages_get_the_vetted_reply(channel, resources):
     await handlers["session_request"]("s1", {"session_id": session})
     await handlers["user_uttered"]("s1", {"message": "a" * 1001, "session_id": session})
     assert received == []
+    # Sent by the reply guard through the session's room (every tab of the conversation).
     assert recorder.emitted[-1] == (
-        "bot_uttered", {"text": resources.message("message_too_long")}, "s1")
+        "bot_uttered", {"text": resources.message("message_too_long")}, session)
     assert resources.settings.emergency_number in resources.message("message_too_long")
     await handlers["user_uttered"]("s1", {"message": "a" * 1000, "session_id": session})
     await handlers["user_uttered"]("s1", {"message": None, "session_id": session})
