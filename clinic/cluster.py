@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from clinic.local_postgres import running_postgres
-from clinic.local_services import free_port
+from clinic.local_services import PRODUCTION_ENV, free_port
 from clinic.paths import PROJECT_ROOT
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "clinic.conf.template"
@@ -251,6 +251,7 @@ def running_cluster(
     chat_rate: str = "30r/s",
     chat_burst: int = 100,
     timeout: float = 300,
+    inherit_production_env: bool = False,
 ) -> Iterator[Cluster]:
     """Starts the whole cluster, yields once everything answers, then stops all of it.
 
@@ -262,6 +263,8 @@ def running_cluster(
         chat_rate: nginx's chat request rate per client address.
         chat_burst: requests above the rate nginx still lets through at once.
         timeout: seconds to wait for each service to answer.
+        inherit_production_env: keep variables such as ESCALATION_WEBHOOK_URL from this
+            process's environment (`make cluster`); tests start clean.
 
     Yields:
         The running cluster.
@@ -269,8 +272,10 @@ def running_cluster(
     ports = ports or ClusterPorts()
     model, work_dir = model.resolve(), work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
+    inherited = {k: v for k, v in os.environ.items()
+                 if inherit_production_env or k not in PRODUCTION_ENV}
     env = {
-        **os.environ,
+        **inherited,
         "PYTHONPATH": str(PROJECT_ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -364,7 +369,7 @@ def main() -> int:
     ports = ClusterPorts.from_env()
     work_dir = Path(os.environ.get("CLUSTER_DIR", PROJECT_ROOT / "var" / "cluster"))
     try:
-        with running_cluster(model, work_dir, ports=ports) as cluster:
+        with running_cluster(model, work_dir, ports=ports, inherit_production_env=True) as cluster:
             print(f"Clinic entry point (nginx): {cluster.url}/webhooks/rest/webhook and "
                   f"{cluster.url}/staff/\nPostgreSQL {cluster.tracker_db_url}, Redis "
                   f"{cluster.redis_url}; logs in {work_dir / 'logs'} (Ctrl-C stops all)",
