@@ -314,13 +314,14 @@ def running_cluster(
         cluster.start("webapp", [str(BIN / "python"), "-m", "webapp"])
         for replica in range(2):
             cluster.start_rasa(replica)
-        _start_nginx(cluster, chat_rate, chat_burst)
         _wait_port("redis", ports.redis, timeout)
         for replica, port in enumerate(ports.actions):
             cluster.wait_up(f"actions-{replica + 1}", f"http://127.0.0.1:{port}/health", timeout)
         cluster.wait_up("webapp", f"http://127.0.0.1:{ports.webapp}/staff/login", timeout)
         for replica in range(2):
             cluster.wait_rasa(replica, timeout)
+        # nginx last: the entry point opens when every service behind it answers.
+        _start_nginx(cluster, chat_rate, chat_burst)
         cluster.wait_up("nginx", cluster.url + "/staff/login", timeout)
         yield cluster
 
