@@ -3,49 +3,27 @@
 import datetime as dt
 import json
 import re
-import uuid
 from http.cookies import SimpleCookie
 
-import aiohttp
 import pytest
-import pytest_asyncio
 
 from clinic.escalation_store import EscalationStore, audit_log, escalations
 from clinic.feedback_store import answer_feedback
-from clinic.local_services import free_port
-from webapp import create_app
-from webapp.staff_auth import hash_password
+from tests.unit.webapp.conftest import STAFF_PASSWORD
 
-PASSWORD = "correct horse battery"  # noqa: S105
 PARENT = {"parent_name": "Alex Parentname", "contact": "alex.parent@example.com",
           "child_age": "7 years"}
 
-# Sanic 21.12 can start only one app per process cleanly: one server for the module.
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def running(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("STAFF_USERS", f"nurse.kim:{hash_password(PASSWORD)}")
-        monkeypatch.setenv("ESCALATION_RETRY_SECONDS", "3600")
-        monkeypatch.delenv("ESCALATION_WEBHOOK_URL", raising=False)
-        url = f"sqlite:///{tmp_path_factory.mktemp('answers') / 'db.sqlite'}"
-        app = create_app(f"answers_test_{uuid.uuid4().hex}", store_url=url)
-        port = free_port()
-        served = await app.create_server(host="127.0.0.1", port=port,
-                                         return_asyncio_server=True, access_log=False)
-        await served.startup()
-        await served.before_start()
-        await served.after_start()
-        store = EscalationStore(url)
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
-            yield client, store
-        store.dispose()
-        await served.before_stop()
-        served.close()
-        await served.wait_closed()
-        await served.after_stop()
+@pytest.fixture(scope="module")
+def running(webapp):
+    """The package's web app (tests/unit/webapp/conftest.py) and its escalation store."""
+    client, url = webapp
+    store = EscalationStore(url)
+    yield client, store
+    store.dispose()
 
 
 @pytest.fixture
@@ -71,7 +49,7 @@ async def login(client):
     csrf = re.search(r'name="csrf" value="([^"]+)"', body).group(1)
     login_cookie = SimpleCookie(headers["Set-Cookie"])["staff_login_csrf"].value
     async with client.post("/staff/login", allow_redirects=False,
-                           data={"username": "nurse.kim", "password": PASSWORD, "csrf": csrf},
+                           data={"username": "nurse.kim", "password": STAFF_PASSWORD, "csrf": csrf},
                            headers={"Cookie": f"staff_login_csrf={login_cookie}"}) as resp:
         assert resp.status == 302
         session = SimpleCookie(resp.headers["Set-Cookie"])["staff_session"].value
