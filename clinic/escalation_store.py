@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -105,6 +105,17 @@ class AuditEntry:
     at: dt.datetime
     actor: str
     change: str
+
+
+@dataclass(frozen=True)
+class EscalatedQuestion:
+    """A case's question with what it is about, and nothing that identifies the family."""
+
+    reference: str
+    created_at: dt.datetime
+    urgency: str
+    reason: str
+    question: str
 
 
 def database_url(environ: Optional[Dict[str, str]] = None) -> str:
@@ -248,6 +259,31 @@ class EscalationStore:
                 .order_by(audit_log.c.at, audit_log.c.id)
             ).all()
         return [AuditEntry(at=_utc(r.at), actor=r.actor, change=r.change) for r in rows]  # type: ignore[arg-type]
+
+    def questions(self) -> List[EscalatedQuestion]:
+        """Every case's question (all statuses), newest first, without the parent's details."""
+        # Only these columns are read: reports about questions never touch names or contacts.
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(escalations.c.reference, escalations.c.created_at,
+                          escalations.c.urgency, escalations.c.reason, escalations.c.question)
+                .where(escalations.c.question.is_not(None), escalations.c.question != "")
+                .order_by(escalations.c.created_at.desc(), escalations.c.id.desc())
+            ).all()
+        return [EscalatedQuestion(reference=r.reference, created_at=_utc(r.created_at),  # type: ignore[arg-type]
+                                  urgency=r.urgency, reason=r.reason, question=r.question)
+                for r in rows]
+
+    def reason_counts(self) -> List[Tuple[str, int]]:
+        """How many cases (all statuses) each escalation reason has, most first."""
+        count = sa.func.count(escalations.c.id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(escalations.c.reason, count.label("n"))
+                .group_by(escalations.c.reason)
+                .order_by(sa.desc("n"), escalations.c.reason)
+            ).all()
+        return [(row.reason, int(row.n)) for row in rows]
 
     def due_notifications(self, now: Optional[dt.datetime] = None) -> List[Escalation]:
         """Cases whose notification is not yet delivered and is due (again)."""

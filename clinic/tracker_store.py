@@ -140,9 +140,35 @@ class ClinicTrackerStore(SQLTrackerStore):
             delay=float(os.environ.get(CONNECT_DELAY_ENV, "2")),
         )
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        if url.startswith("sqlite"):
+            self._tune_sqlite(url)
         self.compact_after_events = int(compact_after_events)
         self.health = StoreHealth(details={"store": describe(url)})
         logger.info("conversations are stored in the %s", describe(url))
+
+    def _tune_sqlite(self, url: str) -> None:
+        """One kept connection in WAL mode instead of a new file handle per query.
+
+        SQLAlchemy 1.4 opens SQLite files without a pool (a new connection, and so a new file
+        open, for each of the three queries of every message) and Rasa commits in SQLite's
+        default rollback-journal mode (two fsyncs per message). WAL with synchronous=NORMAL
+        keeps the database consistent after a crash and may lose only the last turns on a
+        power cut; escalations, the records that matter, are in their own store.
+        """
+        self.engine.dispose()
+        self.engine = sa.create_engine(
+            url, poolclass=sa.pool.SingletonThreadPool,
+            connect_args={"check_same_thread": False},
+        )
+
+        @sa.event.listens_for(self.engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """Reads the current session; records the outcome for the health endpoint."""

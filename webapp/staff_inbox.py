@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any, Optional
 
-from sanic import Blueprint, Request, response
+from sanic import Blueprint, Request, Sanic, response
 from sanic.response import HTTPResponse
 
 from clinic.escalation_store import STATUSES
 from webapp.staff_auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Session
+from webapp.widget import STATIC_DIR
 
 staff_inbox = Blueprint("staff_inbox", url_prefix="/staff")
 
@@ -22,6 +24,19 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
         "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
         "X-Content-Type-Options": "nosniff",
     })
+
+
+@staff_inbox.before_server_start
+async def load_stylesheet(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+    """Reads the staff pages' stylesheet once per process (like the widget's files)."""
+    app.ctx.staff_css = (STATIC_DIR / "staff.css").read_text(encoding="utf-8")
+
+
+@staff_inbox.get("/static/staff.css")
+async def stylesheet(request: Request) -> HTTPResponse:
+    """The staff pages' styles: a file, because their CSP allows no inline <style>."""
+    return response.text(request.app.ctx.staff_css, content_type="text/css; charset=utf-8",
+                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
 
 def current_session(request: Request) -> Optional[Session]:

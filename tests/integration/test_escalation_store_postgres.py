@@ -45,3 +45,15 @@ def test_status_audit_and_notifications_on_postgresql(store):
     assert store.get(case.reference).notification_state == "sent"
     urgent_first = store.list()
     assert urgent_first[0].urgency == "urgent"
+
+
+def test_report_queries_on_postgresql(store):
+    for reason, question in [("report_a", "can we swim?"), ("report_b", None),
+                             ("report_a", "can we fly?")]:
+        store.create(channel="rest", conversation_id="c3", urgency="routine", reason=reason,
+                     transcript=[], question=question, consent=True, parent_name="Alex")
+    counts = [row for row in store.reason_counts() if row[0].startswith("report_")]
+    assert counts == [("report_a", 2), ("report_b", 1)]
+    questions = [q for q in store.questions() if q.reason.startswith("report_")]
+    assert [q.question for q in questions] == ["can we fly?", "can we swim?"]
+    assert questions[0].created_at.tzinfo is not None

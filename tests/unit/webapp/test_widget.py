@@ -1,45 +1,24 @@
 """The widget routes and POST /api/feedback, on the real app served in-process."""
 
 import json
-import uuid
 
-import aiohttp
 import pytest
-import pytest_asyncio
 
 from clinic.feedback_store import FeedbackStore, answer_feedback
-from clinic.local_services import free_port
-from webapp import create_app
 from webapp.widget import cors_headers, parse_feedback, rasa_server_url
 
 SITE = "http://127.0.0.1:8000"
 
-# Sanic 21.12 can start only one app per process cleanly: one server for the module.
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def running(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("WEBAPP_HOST", "127.0.0.1")
-        monkeypatch.setenv("WEBAPP_PORT", "8000")
-        monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "https://partner.example")
-        monkeypatch.setenv("ESCALATION_RETRY_SECONDS", "3600")
-        monkeypatch.delenv("ESCALATION_WEBHOOK_URL", raising=False)
-        url = f"sqlite:///{tmp_path_factory.mktemp('widget') / 'db.sqlite'}"
-        app = create_app(f"widget_test_{uuid.uuid4().hex}", store_url=url)
-        port = free_port()
-        served = await app.create_server(host="127.0.0.1", port=port,
-                                         return_asyncio_server=True, access_log=False)
-        await served.startup()
-        await served.before_start()
-        await served.after_start()
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
-            yield client, FeedbackStore(url)
-        await served.before_stop()
-        served.close()
-        await served.wait_closed()
-        await served.after_stop()
+@pytest.fixture(scope="module")
+def running(webapp):
+    """The package's web app (tests/unit/webapp/conftest.py) and its feedback store."""
+    client, url = webapp
+    store = FeedbackStore(url)
+    yield client, store
+    store.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,61 @@
+"""Rasa's HTTP API: off unless a token is configured, then only with the token; CORS closed."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from clinic.local_services import running_services
+from clinic.paths import PROJECT_ROOT
+
+MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
+TOKEN = "test-" + uuid.uuid4().hex
+
+pytestmark = pytest.mark.integration
+
+
+def status(url: str, headers=None) -> int:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def cors_header(url: str, origin: str):
+    request = urllib.request.Request(url, method="OPTIONS", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.headers.get("Access-Control-Allow-Origin")
+    except urllib.error.HTTPError as error:
+        return error.headers.get("Access-Control-Allow-Origin")
+
+
+def test_api_is_off_by_default_and_cors_is_closed(tmp_path):
+    with running_services(MODEL, tmp_path) as services:
+        services.send("api-off", "hello")
+        assert status(f"{services.rasa_url}/conversations/api-off/tracker") == 404
+        assert status(f"{services.rasa_url}/status") == 404
+        assert cors_header(f"{services.rasa_url}/webhooks/rest/webhook",
+                           "https://evil.example") is None
+
+
+def test_api_needs_the_token_and_cors_allows_only_configured_origins(tmp_path):
+    log = tmp_path / "services.log"
+    with running_services(MODEL, tmp_path, log_file=log, extra_env={
+        "RASA_API_TOKEN": TOKEN, "RASA_CORS_ORIGINS": "https://clinic.example",
+    }) as services:
+        services.send("api-on", "hello")
+        tracker = f"{services.rasa_url}/conversations/api-on/tracker"
+        assert status(tracker) == 401
+        assert status(tracker + "?token=wrong") == 401
+        assert status(tracker + f"?token={TOKEN}") == 200
+        webhook = f"{services.rasa_url}/webhooks/rest/webhook"
+        assert cors_header(webhook, "https://clinic.example") == "https://clinic.example"
+        assert cors_header(webhook, "https://evil.example") is None
+    assert TOKEN not in log.read_text(errors="replace")
