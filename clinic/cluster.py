@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from channels.credentials import write_credentials
 from clinic.local_postgres import running_postgres
 from clinic.local_services import PRODUCTION_ENV, free_port
 from clinic.paths import PROJECT_ROOT
@@ -173,8 +174,8 @@ class Cluster:
         """Starts Rasa replica 0 or 1 (does not wait; see wait_rasa)."""
         port, action_port = self.ports.rasa[replica], self.ports.actions[replica]
         command = [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints",
-                   "endpoints.yml", "--credentials", "credentials.yml", "--interface",
-                   "127.0.0.1", "--port", str(port), "--quiet"]
+                   "endpoints.yml", "--credentials", str(self.work_dir / "credentials.yml"),
+                   "--interface", "127.0.0.1", "--port", str(port), "--quiet"]
         if self.env.get("RASA_API_TOKEN"):
             command += ["--enable-api", "--auth-token", self.env["RASA_API_TOKEN"]]
         if self.env.get("RASA_CORS_ORIGINS"):
@@ -308,10 +309,14 @@ def running_cluster(
                                 "--save", "", "--appendonly", "no", "--dir", str(redis_dir)])
         for replica, port in enumerate(ports.actions):
             # rasa-sdk binds to SANIC_HOST (its default is every interface).
+            # Each action server keeps its own escalation outbox (a file beside the service).
             cluster.start(f"actions-{replica + 1}", [
                 str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port),
-                "--quiet"], {"SANIC_HOST": "127.0.0.1", "ACTION_SERVER_PORT": str(port)})
+                "--quiet"], {"SANIC_HOST": "127.0.0.1", "ACTION_SERVER_PORT": str(port),
+                             "ESCALATION_OUTBOX": str(work_dir / f"outbox-{replica + 1}.db")})
         cluster.start("webapp", [str(BIN / "python"), "-m", "webapp"])
+        # credentials.yml plus the messaging apps whose secrets are set, as `make run` does.
+        write_credentials(PROJECT_ROOT / "credentials.yml", work_dir / "credentials.yml", env)
         for replica in range(2):
             cluster.start_rasa(replica)
         _wait_port("redis", ports.redis, timeout)
