@@ -40,6 +40,11 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+# SIGTERM to `make run` ends make, not this script: when the parent goes, stop everything too.
+parent=$PPID
+( while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill -TERM $$ 2>/dev/null ) &
+pids+=($!)
+
 # The debug line is for `rasa shell` only: REST clients can claim any input channel, "cmdline" too.
 [[ "${1:-}" == "--shell" ]] || unset STAFF_SHELL_DEBUG
 
