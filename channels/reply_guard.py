@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from clinic.paths import SPACY_PIPELINE_DIR
+from clinic.rasa_runtime import tune_rasa_runtime
 from clinic.red_flags import RedFlagDetector
 from clinic.resources import get_resources
 
@@ -33,26 +34,11 @@ MAX_MESSAGE_CHARS_ENV = "MAX_MESSAGE_CHARS"
 DEFAULT_MAX_MESSAGE_CHARS = 1000
 #: How much of an oversized message the red-flag rules read (they are linear in the text).
 RED_FLAG_SCAN_CHARS = 5000
-ACTION_TIMEOUT_ENV = "ACTION_TIMEOUT_SECONDS"
-DEFAULT_ACTION_TIMEOUT = 10.0
 
 
 def max_message_chars() -> int:
     """The size limit of one message, in characters."""
     return int(os.environ.get(MAX_MESSAGE_CHARS_ENV, DEFAULT_MAX_MESSAGE_CHARS))
-
-
-def limit_action_server_wait() -> None:
-    """Makes Rasa give up on a silent action server after ACTION_TIMEOUT_SECONDS.
-
-    Rasa 3.6 waits 300 s for a custom action and has no setting for it: the module constant
-    is read on every call, so it is replaced here (once, when the channels are set up).
-    """
-    import rasa.core.actions.action as rasa_action
-
-    rasa_action.DEFAULT_REQUEST_TIMEOUT = float(  # type: ignore[attr-defined]
-        os.environ.get(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
-    )
 
 
 @lru_cache(maxsize=1)
@@ -108,7 +94,7 @@ async def _send(message: UserMessage, replies: List[Dict[Text, Any]]) -> None:
 
 def guard_replies(on_new_message: Handler) -> Handler:
     """Wraps a channel's message handler so that no message goes unanswered."""
-    limit_action_server_wait()
+    tune_rasa_runtime()
 
     async def handle(message: UserMessage) -> None:
         text = message.text or ""
