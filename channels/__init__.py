@@ -1,0 +1,1 @@
+"""The project's Rasa input channels (referenced from credentials.yml)."""

@@ -1,0 +1,68 @@
+"""Rasa's REST channel with its request checked and its text cleaned before Rasa sees it.
+
+Same URL and JSON as Rasa's `rest` channel (`POST /webhooks/rest/webhook` with
+`{"sender": "...", "message": "..."}`). Rasa's own channel answers a JSON body that is not an
+object with a 500, lets `["a"]` or `5` through as a message (silently no reply), and a sender
+id with a lone surrogate (`"\\ud800"`) stops the whole server. Here such requests get a 400 with
+a short reason, and the text is cleaned (clinic/user_input.py).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, Request, response
+from sanic.response import HTTPResponse
+
+from clinic.user_input import clean_sender, clean_text
+
+
+def _refuse(reason: str) -> HTTPResponse:
+    return response.json({"error": reason}, status=400)
+
+
+def checked_body(request: Request) -> Optional[HTTPResponse]:
+    """Replaces the parsed JSON body by a cleaned copy; returns a 400 response if unusable."""
+    try:
+        body = request.json
+    except Exception:  # noqa: BLE001 (Sanic raises its own error types for bad JSON)
+        return _refuse("the body must be a JSON object")
+    if not isinstance(body, dict):
+        return _refuse("the body must be a JSON object")
+    sender = clean_sender(body.get("sender"))
+    if sender is None:
+        return _refuse("sender must be a non-empty string of printable characters")
+    message = body.get("message")
+    if not isinstance(message, str):
+        return _refuse("message must be a string")
+    metadata = body.get("metadata")
+    request.parsed_json = {
+        "sender": sender,
+        "message": clean_text(message),
+        # Rasa passes metadata on to actions: an object or nothing. A client-chosen
+        # `input_channel` is dropped: escalation records must name the real channel.
+        "metadata": metadata if isinstance(metadata, dict) else None,
+    }
+    return None
+
+
+class ClinicRestInput(RestInput):
+    """The REST channel, hardened against malformed requests."""
+
+    @classmethod
+    def name(cls) -> str:
+        """Keeps Rasa's URL: /webhooks/rest/webhook."""
+        return "rest"
+
+    def blueprint(self, on_new_message):  # type: ignore[no-untyped-def]
+        """Rasa's blueprint with a request check in front of the webhook."""
+        blueprint: Blueprint = super().blueprint(on_new_message)
+
+        @blueprint.middleware("request")
+        async def check_request(request: Request) -> Optional[HTTPResponse]:
+            if request.method == "POST" and request.path.endswith("/webhook"):
+                return checked_body(request)
+            return None
+
+        return blueprint
