@@ -128,3 +128,19 @@ bench: $(INSTALLED) $(SPACY_PIPELINE)/meta.json ## Project config vs Rasa's stoc
 .PHONY: clean
 clean: ## Remove trained models, builds and results (keeps .venv)
 	rm -rf models build results var .pytest_cache
+
+# ------------------------------------------------------------------------- data retention, audit
+.PHONY: retention
+retention: $(INSTALLED) ## Delete conversations and closed escalations older than DAYS days (make retention DAYS=90)
+	@test -n "$(DAYS)" || { echo "usage: make retention DAYS=N" >&2; exit 2; }
+	@$(BIN)/python scripts/retention.py --days "$(DAYS)"
+
+AUDIT_VENV := build/audit-venv
+PIP_AUDIT_VERSION := 2.10.1
+
+.PHONY: audit
+audit: ## pip-audit requirements.lock against PyPI's advisories (needs the network; see docs/security-audit.md)
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && \
+		$(AUDIT_VENV)/bin/pip install --quiet pip-audit==$(PIP_AUDIT_VERSION) 2>&1 | { $(PIP_QUIET); }; }
+	@$(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip \
+		--vulnerability-service pypi --desc off --progress-spinner off
