@@ -135,12 +135,16 @@ retention: $(INSTALLED) ## Delete conversations and closed escalations older tha
 	@test -n "$(DAYS)" || { echo "usage: make retention DAYS=N" >&2; exit 2; }
 	@$(BIN)/python scripts/retention.py --days "$(DAYS)"
 
+# pip-audit lives in its own throwaway venv, never in requirements.lock.
 AUDIT_VENV := build/audit-venv
 PIP_AUDIT_VERSION := 2.10.1
+AUDIT_SERVICE ?= pypi
 
 .PHONY: audit
-audit: ## pip-audit requirements.lock against PyPI's advisories (needs the network; see docs/security-audit.md)
+audit: ## pip-audit requirements.lock (needs the network; AUDIT_SERVICE=pypi|osv; docs/security-audit.md)
 	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && \
 		$(AUDIT_VENV)/bin/pip install --quiet pip-audit==$(PIP_AUDIT_VERSION) 2>&1 | { $(PIP_QUIET); }; }
-	@$(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip \
-		--vulnerability-service pypi --desc off --progress-spinner off
+	@# --strict: a package the service could not look up fails the audit instead of passing it.
+	@$(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict \
+		--vulnerability-service $(AUDIT_SERVICE) --desc on --progress-spinner off 2>&1 | \
+		{ grep -v 'is ignored: it is neither a file nor a directory' || true; }

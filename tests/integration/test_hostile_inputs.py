@@ -46,7 +46,8 @@ FUZZ_PREFIX = "fuzz-"
 class KeepAliveClient:
     """One persistent HTTP/1.1 connection; reconnects once when the server closed it."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, max_body: int = 100 * 1024 * 1024) -> None:
+        self.max_body = max_body  # the server's REQUEST_MAX_SIZE
         parsed = urllib.parse.urlparse(base_url)
         self.host, self.port = parsed.hostname, parsed.port
         self.connection: Optional[http.client.HTTPConnection] = None
@@ -65,9 +66,12 @@ class KeepAliveClient:
                     self.close()
                 return response.status, data
             except (http.client.RemoteDisconnected, ConnectionError, BrokenPipeError):
+                self.close()
+                if body is not None and len(body) > self.max_body:
+                    # Sanic answers 413 and closes while the body is still being sent.
+                    return 413, b""
                 # An idle keep-alive connection the server timed out; a dead server fails
                 # again on the second attempt.
-                self.close()
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -106,7 +110,8 @@ def action_server(services):
 
 @pytest.fixture(scope="module")
 def webapp(services):
-    client = KeepAliveClient(f"http://127.0.0.1:{services.env['WEBAPP_PORT']}")
+    # webapp/app.py: REQUEST_MAX_SIZE = 64 kB.
+    client = KeepAliveClient(f"http://127.0.0.1:{services.env['WEBAPP_PORT']}", 64 * 1024)
     yield client
     client.close()
 
