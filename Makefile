@@ -104,7 +104,7 @@ test: lint validate system-packages $(MODEL) ## Everything: lint, content, unit,
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
-	@$(BIN)/ruff check actions clinic components scripts tests webapp
+	@$(BIN)/ruff check actions clinic components scripts tests webapp channels rasa_sdk_plugins
 
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 

@@ -1,9 +1,9 @@
-"""Rasa's REST channel with its request checked and its text cleaned before Rasa sees it.
+r"""Rasa's REST channel with its request checked and its text cleaned before Rasa sees it.
 
 Same URL and JSON as Rasa's `rest` channel (`POST /webhooks/rest/webhook` with
 `{"sender": "...", "message": "..."}`). Rasa's own channel answers a JSON body that is not an
 object with a 500, lets `["a"]` or `5` through as a message (silently no reply), and a sender
-id with a lone surrogate (`"\\ud800"`) stops the whole server. Here such requests get a 400 with
+id with a lone surrogate (`"\ud800"`) stops the whole server. Here such requests get a 400 with
 a short reason, and the text is cleaned (clinic/user_input.py).
 """
 

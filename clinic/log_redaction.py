@@ -17,6 +17,7 @@ starts (Rasa server, action server, web app).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -131,9 +132,8 @@ def _redacting_showwarning(original: Callable[..., None]) -> Callable[..., None]
                     file: Optional[Any] = None, line: Optional[str] = None) -> None:
         text = warnings.formatwarning(message, category, filename, lineno, line)
         stream = file if file is not None else sys.stderr
-        try:
+        # Like warnings.showwarning: a closed or missing stderr loses the warning.
+        with contextlib.suppress(OSError, AttributeError):
             stream.write(redact_text(text))
-        except (OSError, AttributeError):
-            pass  # like warnings.showwarning: a closed stderr loses the warning
 
     return showwarning

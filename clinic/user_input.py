@@ -1,9 +1,9 @@
-"""What a parent types, made safe before Rasa sees it (every channel uses these helpers).
+r"""What a parent types, made safe before Rasa sees it (every channel uses these helpers).
 
 Two problems are handled here rather than in each channel:
 
 * text that cannot be stored or processed: lone UTF-16 surrogates (valid JSON escapes such as
-  ``\\ud800`` that UTF-8 cannot encode: spaCy and the tracker store fail on them), NUL and other
+  ``\ud800`` that UTF-8 cannot encode: spaCy and the tracker store fail on them), NUL and other
   control characters (PostgreSQL refuses NUL), and very long messages;
 * Rasa's ``/intent{"entity": "value"}`` shortcut. Rasa treats any message starting with "/" as
   an already-classified intent with entities and skips the classifier's verdict, so a typed

@@ -31,8 +31,11 @@ def _bytes(text: str) -> bytes:
 
 
 def constant_time_equal(first: str, second: str) -> bool:
-    """Compares secrets in constant time; unlike `hmac.compare_digest` on str, never raises
-    on non-ASCII input (which a hostile form or header may contain)."""
+    """Compares secrets in constant time.
+
+    Unlike `hmac.compare_digest` on str, never raises on non-ASCII input (which a hostile form
+    field or header may contain).
+    """
     return hmac.compare_digest(_bytes(first), _bytes(second))
 
 

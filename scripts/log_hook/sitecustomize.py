@@ -1,5 +1,8 @@
-"""Python runs this at start-up when this directory is on PYTHONPATH (run_services.sh puts it
-there): the redacting log record factory is installed before any service logs anything."""
+"""Installs the redacting log record factory before a service logs anything.
+
+Python imports `sitecustomize` at start-up when this directory is on PYTHONPATH
+(scripts/run_services.sh puts it there).
+"""
 
 import sys
 from pathlib import Path

@@ -7,8 +7,9 @@ shortcuts. None may get a 5xx or stop a server; every readable message gets a ve
 an emergency sentence behind a typed shortcut still gets the emergency message; afterwards the
 assistant still answers a normal question.
 
-HOSTILE_INPUT_EXAMPLES sets the total number of generated requests (default 10,000; about
-half go to the REST channel, a fifth to the action server, the rest to the web app).
+HOSTILE_INPUT_EXAMPLES sets the total number of generated requests (default 10,000: 40 % to
+the REST channel, which costs the most per request, 25 % to the action server, 35 % to the
+web app).
 """
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ from clinic.escalation_store import EscalationStore
 from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from clinic.user_input import clean_text
 from webapp.staff_auth import hash_password
 
 pytestmark = pytest.mark.integration
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 TOTAL = int(os.environ.get("HOSTILE_INPUT_EXAMPLES", "10000"))
-REST_EXAMPLES = TOTAL // 2
-ACTION_EXAMPLES = TOTAL // 5
+REST_EXAMPLES = TOTAL * 2 // 5
+ACTION_EXAMPLES = TOTAL // 4
 WEBAPP_EXAMPLES = TOTAL - REST_EXAMPLES - ACTION_EXAMPLES
 API_TOKEN = "hostile-test-token-0123456789"  # noqa: S105
 FUZZ_PREFIX = "fuzz-"
@@ -246,7 +248,7 @@ def test_rest_channel_survives_hostile_requests(rest, case):
         assert status in (200, 400)
         return
     assert status == 200 and isinstance(replies, list)
-    if _message.strip() not in SILENT_COMMANDS:
+    if clean_text(_message).strip() not in SILENT_COMMANDS:
         assert replies, "every readable message gets a reply"
     for reply in replies:
         assert_vetted(reply.get("text", ""))

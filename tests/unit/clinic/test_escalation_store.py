@@ -108,9 +108,11 @@ def test_retention_deletes_only_old_closed_cases(store):
     assert store.audit(old_closed.reference) == []
     for kept in (old_open, closed_late, recent_closed):
         assert store.get(kept.reference) is not None
+    import sqlalchemy as sa
+
+    from clinic.escalation_store import audit_log
+
     with store.engine.connect() as connection:
-        from clinic.escalation_store import audit_log
-        import sqlalchemy as sa
         orphans = connection.execute(
             sa.select(sa.func.count()).select_from(audit_log)
             .where(audit_log.c.escalation_id == old_closed.id)
