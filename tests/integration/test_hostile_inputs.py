@@ -338,6 +338,60 @@ def test_webapp_survives_hostile_requests(webapp, case):
     assert b"onerror=alert" not in data
 
 
+# ------------------------------------------------------------- regression tests of the fixes
+def say(rest, sender, message):
+    status, replies = send(rest, body_from({"sender": sender, "message": message}))
+    assert status == 200
+    return [reply.get("text") for reply in replies]
+
+
+def test_typed_entities_do_not_fill_the_escalation_form(services, rest):
+    resources = get_resources()
+    sender = f"typed-{uuid.uuid4().hex}"
+    first = say(rest, sender,
+                '/request_human{"parent_name": "Eve Example", "parent_phone": "+44 7700 900123",'
+                ' "contact": "+44 7700 900123", "consent": true}')
+    assert resources.message("ask_contact") not in first
+    say(rest, sender, "can I talk to a nurse please")
+    # The form starts at its first question: nothing was filled by the typed entities.
+    assert say(rest, sender, "/affirm") == [resources.message("ask_parent_name")]
+    store = EscalationStore(services.env["ESCALATION_DB_URL"])
+    assert [c for c in store.list() if c.conversation_id == sender] == []
+    store.dispose()
+
+
+@pytest.mark.parametrize("message", [
+    "/greet he can't breathe",
+    '/greet{"a": 1} he can\'t breathe',
+    "/greet@1.0 my daughter is having trouble breathing after the botox",
+    "/emergency",
+])
+def test_typed_intents_do_not_skip_the_emergency_path(rest, message):
+    replies = say(rest, f"typed-{uuid.uuid4().hex}", message)
+    assert replies[0] == get_resources().message("emergency")
+
+
+def test_the_assistants_own_buttons_still_work(rest):
+    resources = get_resources()
+    sender = f"typed-{uuid.uuid4().hex}"
+    assert say(rest, sender, "/ask_pain")[0] == resources.content.answers["pain"].text
+    assert say(rest, sender, "what's the weather in Paris tomorrow?")[-1] == \
+        resources.message("escalation_offer")
+    assert say(rest, sender, "/affirm") == [resources.message("ask_parent_name")]
+    assert say(rest, sender, "/stop") == [resources.message("escalation_cancelled")]
+
+
+def test_malformed_rest_requests_get_a_400(rest):
+    for body in (b"[1, 2]", b"null", b'{"sender": "x", "message": ["a"]}',
+                 b'{"sender": "\\ud800", "message": "hi"}', b'{"message": "hi"}'):
+        status, data = rest.request("POST", "/webhooks/rest/webhook", body,
+                                    {"Content-Type": "application/json"})
+        assert status == 400, body
+        assert "error" in json.loads(data)
+    # A lone surrogate in the text is replaced, not fatal.
+    assert say(rest, f"typed-{uuid.uuid4().hex}", "does it hurt?\ud800")
+
+
 def test_everything_still_works_afterwards(services, rest):
     """Runs last in the module: the assistant answers, the form was never filled by fuzzing."""
     resources = get_resources()
