@@ -52,6 +52,8 @@ def tracker_url(environ: Optional[Mapping[str, str]] = None) -> str:
 
 def delete_conversations_before(url: str, cutoff: dt.datetime) -> tuple[int, int]:
     """Deletes conversations whose last event is before `cutoff`: (conversations, events)."""
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        return 0, 0  # the assistant never ran here: nothing to delete, nothing to create
     engine = sa.create_engine(url, future=True, hide_parameters=True)
     try:
         if not sa.inspect(engine).has_table("events"):

@@ -52,6 +52,11 @@ async def test_old_conversations_are_deleted_whole(tracker_db):
 
 def test_a_tracker_store_without_conversations_is_fine(tmp_path):
     assert delete_conversations_before(f"sqlite:///{tmp_path / 'none.db'}", NOW) == (0, 0)
+    assert not (tmp_path / "none.db").exists()
+    missing_dir = tmp_path / "var" / "tracker.db"
+    assert delete_conversations_before(f"sqlite:///{missing_dir}", NOW) == (0, 0)
+    (tmp_path / "empty.db").touch()
+    assert delete_conversations_before(f"sqlite:///{tmp_path / 'empty.db'}", NOW) == (0, 0)
 
 
 async def test_apply_retention_covers_conversations_and_closed_escalations(tracker_db, tmp_path):
