@@ -15,6 +15,7 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
+from clinic.log_redaction import install as install_log_redaction
 from clinic.user_input import clean_sender, clean_text
 
 
@@ -57,6 +58,8 @@ class ClinicRestInput(RestInput):
 
     def blueprint(self, on_new_message):  # type: ignore[no-untyped-def]
         """Rasa's blueprint with a request check in front of the webhook."""
+        # Also where run_services.sh's start-up hook is not used (e.g. a container).
+        install_log_redaction()
         blueprint: Blueprint = super().blueprint(on_new_message)
 
         @blueprint.middleware("request")

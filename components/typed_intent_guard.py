@@ -21,6 +21,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from clinic.log_redaction import install as install_log_redaction
 from clinic.user_input import clean_text, neutralise_typed_intent
 
 
@@ -44,6 +45,9 @@ class TypedIntentGuard(GraphComponent):
         execution_context: ExecutionContext,
     ) -> TypedIntentGuard:
         """Creates a new component (see parent class for full docstring)."""
+        # Every process that loads the model (server, shell, tests) redacts its logs, also
+        # where run_services.sh's start-up hook is not used.
+        install_log_redaction()
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -21,6 +21,8 @@ import pluggy
 from sanic import Request, Sanic, response
 from sanic.response import HTTPResponse
 
+from clinic.log_redaction import install as install_log_redaction
+
 logger = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 
@@ -90,4 +92,6 @@ class _Hardening:
 
 def init_hooks(manager: Any) -> None:
     """Called by rasa_sdk.plugin when the action server starts."""
+    # Also where run_services.sh's start-up hook is not used (e.g. a container).
+    install_log_redaction()
     manager.register(_Hardening)

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sanic import Sanic
 
 from clinic.escalation_store import EscalationStore
+from clinic.log_redaction import install as install_log_redaction
 from clinic.notifier import WebhookNotifier
 from webapp.staff_api import staff_api
 from webapp.staff_auth import StaffAuth
@@ -37,6 +38,7 @@ def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> 
 
     @app.before_server_start
     async def open_resources(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        install_log_redaction()  # also where run_services.sh's start-up hook is not used
         app.ctx.store = EscalationStore(store_url)
         app.ctx.notifier = WebhookNotifier.from_environment()
         app.ctx.auth = StaffAuth.from_environment()

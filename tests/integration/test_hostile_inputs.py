@@ -19,8 +19,11 @@ import json
 import os
 import re
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
+from http.cookies import SimpleCookie
 from typing import Any, Dict, Optional, Tuple
 
 import pytest
@@ -42,6 +45,7 @@ REST_EXAMPLES = TOTAL * 2 // 5
 ACTION_EXAMPLES = TOTAL // 4
 WEBAPP_EXAMPLES = TOTAL - REST_EXAMPLES - ACTION_EXAMPLES
 API_TOKEN = "hostile-test-token-0123456789"  # noqa: S105
+STAFF_PASSWORD = "correct horse battery"  # noqa: S105
 FUZZ_PREFIX = "fuzz-"
 
 
@@ -91,7 +95,7 @@ class KeepAliveClient:
 def services(tmp_path_factory) -> RunningServices:
     assert MODEL.exists(), f"{MODEL} is missing: run `make train` (make test does it first)"
     work_dir = tmp_path_factory.mktemp("hostile")
-    extra = {"STAFF_USERS": f"nurse.kim:{hash_password('correct horse battery')}",
+    extra = {"STAFF_USERS": f"nurse.kim:{hash_password(STAFF_PASSWORD)}",
              "STAFF_API_TOKEN": API_TOKEN, "ESCALATION_WEBHOOK_URL": ""}
     with running_services(MODEL, work_dir, extra_env=extra) as running:
         yield running
@@ -395,6 +399,45 @@ def test_malformed_rest_requests_get_a_400(rest):
         assert "error" in json.loads(data)
     # A lone surrogate in the text is replaced, not fatal.
     assert say(rest, f"typed-{uuid.uuid4().hex}", "does it hurt?\ud800")
+
+
+def staff_session(base: str) -> Dict[str, str]:
+    """Signs in to the staff inbox; returns the session cookie header."""
+    opener = urllib.request.build_opener(NoRedirect)
+    with opener.open(base + "/staff/login", timeout=30) as page:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.read().decode()).group(1)
+        login_cookie = SimpleCookie(page.headers["Set-Cookie"])["staff_login_csrf"].value
+    form = urllib.parse.urlencode({"username": "nurse.kim", "password": STAFF_PASSWORD,
+                                   "csrf": csrf}).encode()
+    request = urllib.request.Request(base + "/staff/login", data=form,
+                                     headers={"Cookie": f"staff_login_csrf={login_cookie}"})
+    try:
+        opener.open(request, timeout=30)
+    except urllib.error.HTTPError as redirect:  # 302 to the inbox
+        session = SimpleCookie(redirect.headers["Set-Cookie"])["staff_session"].value
+        return {"Cookie": f"staff_session={session}"}
+    raise AssertionError("sign-in did not redirect")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_hostile_text_in_a_transcript_is_rendered_escaped(services, rest, webapp):
+    """An emergency carrying markup becomes an urgent case; its page shows the text escaped."""
+    sender = f"markup-{uuid.uuid4().hex}"
+    replies = say(rest, sender, "<script>alert(1)</script><img src=x onerror=alert(1)> "
+                                "he can't breathe")
+    assert replies[0] == get_resources().message("emergency")
+    store = EscalationStore(services.env["ESCALATION_DB_URL"])
+    [case] = [c for c in store.list() if c.conversation_id == sender]
+    store.dispose()
+    status, page = webapp.request("GET", f"/staff/escalations/{case.reference}", None,
+                                  staff_session(f"http://127.0.0.1:{services.env['WEBAPP_PORT']}"))
+    assert status == 200 and case.reference.encode() in page
+    assert b"<script>alert(1)</script>" not in page and b"<img src=x" not in page
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_everything_still_works_afterwards(services, rest):
