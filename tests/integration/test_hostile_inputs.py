@@ -47,6 +47,8 @@ WEBAPP_EXAMPLES = TOTAL - REST_EXAMPLES - ACTION_EXAMPLES
 API_TOKEN = "hostile-test-token-0123456789"  # noqa: S105
 STAFF_PASSWORD = "correct horse battery"  # noqa: S105
 FUZZ_PREFIX = "fuzz-"
+#: Sanic's REQUEST_MAX_HEADER_SIZE default (bytes).
+MAX_HEADER_BYTES = 8192
 
 
 class KeepAliveClient:
@@ -75,8 +77,12 @@ class KeepAliveClient:
                 return response.status, data
             except (http.client.RemoteDisconnected, ConnectionError, BrokenPipeError):
                 self.close()
-                if body is not None and len(body) > self.max_body:
-                    # Sanic answers 413 and closes while the body is still being sent.
+                header_bytes = sum(len(k) + len(v) + 4 for k, v in (headers or {}).items())
+                if (body is not None and len(body) > self.max_body) or \
+                        header_bytes > MAX_HEADER_BYTES:
+                    # Sanic refuses an oversized request (413/431) and closes the connection
+                    # while it is still being sent: a refusal, not a crash (the next request
+                    # and the final checks show the server is still up).
                     return 413, b""
                 # An idle keep-alive connection the server timed out; a dead server fails
                 # again on the second attempt.
