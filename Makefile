@@ -125,7 +125,7 @@ test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
-	@$(BIN)/ruff check actions channels clinic components scripts tests webapp
+	@$(BIN)/ruff check actions channels clinic components rasa_sdk_plugins scripts tests webapp
 
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 
@@ -149,3 +149,23 @@ bench: $(INSTALLED) $(SPACY_PIPELINE)/meta.json ## Project config vs Rasa's stoc
 .PHONY: clean
 clean: ## Remove trained models, builds and results (keeps .venv)
 	rm -rf models build results var .pytest_cache
+
+# ------------------------------------------------------------------------- data retention, audit
+.PHONY: retention
+retention: $(INSTALLED) ## Delete conversations and closed escalations older than DAYS days (make retention DAYS=90)
+	@test -n "$(DAYS)" || { echo "usage: make retention DAYS=N" >&2; exit 2; }
+	@$(BIN)/python scripts/retention.py --days "$(DAYS)"
+
+# pip-audit lives in its own throwaway venv, never in requirements.lock.
+AUDIT_VENV := build/audit-venv
+PIP_AUDIT_VERSION := 2.10.1
+AUDIT_SERVICE ?= pypi
+
+.PHONY: audit
+audit: ## pip-audit requirements.lock (needs the network; AUDIT_SERVICE=pypi|osv; docs/security-audit.md)
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && \
+		$(AUDIT_VENV)/bin/pip install --quiet pip-audit==$(PIP_AUDIT_VERSION) 2>&1 | { $(PIP_QUIET); }; }
+	@# --strict: a package the service could not look up fails the audit instead of passing it.
+	@$(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict \
+		--vulnerability-service $(AUDIT_SERVICE) --desc on --progress-spinner off 2>&1 | \
+		{ grep -v 'is ignored: it is neither a file nor a directory' || true; }

@@ -1,27 +1,62 @@
-"""The REST channel (`/webhooks/rest/webhook`) with the reply guard and strict input."""
+r"""Rasa's REST channel with its request checked and its text cleaned before Rasa sees it.
+
+Same URL and JSON as Rasa's `rest` channel (`POST /webhooks/rest/webhook` with
+`{"sender": "...", "message": "..."}`). Rasa's own channel answers a JSON body that is not an
+object with a 500, lets `["a"]` or `5` through as a message (silently no reply), and a sender
+id with a lone surrogate (`"\ud800"`) stops the whole server. Here such requests get a 400 with
+a short reason, and the text is cleaned (clinic/user_input.py). The handler is wrapped in the
+reply guard (channels/reply_guard.py), and the client cannot name the input channel.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint
-from sanic.exceptions import InvalidUsage
-from sanic.request import Request
+from sanic import Blueprint, Request, response
+from sanic.response import HTTPResponse
 
 from channels.reply_guard import guard_replies
+from clinic.log_redaction import install as install_log_redaction
+from clinic.user_input import clean_sender, clean_text
 
-#: Rasa's tracker store keeps sender ids in a 255-character column.
-MAX_SENDER_CHARS = 255
+
+def _refuse(reason: str) -> HTTPResponse:
+    return response.json({"error": reason}, status=400)
+
+
+def checked_body(request: Request) -> Optional[HTTPResponse]:
+    """Replaces the parsed JSON body by a cleaned copy; returns a 400 response if unusable."""
+    try:
+        body = request.json
+    except Exception:  # noqa: BLE001 (Sanic raises its own error types for bad JSON)
+        return _refuse("the body must be a JSON object")
+    if not isinstance(body, dict):
+        return _refuse("the body must be a JSON object")
+    sender = clean_sender(body.get("sender"))
+    if sender is None:
+        return _refuse("sender must be a non-empty string of printable characters")
+    message = body.get("message")
+    if not isinstance(message, str):
+        return _refuse("message must be a string")
+    metadata = body.get("metadata")
+    request.parsed_json = {
+        "sender": sender,
+        "message": clean_text(message),
+        # Rasa passes metadata on to actions: an object or nothing. A client-chosen
+        # `input_channel` is dropped: escalation records must name the real channel.
+        "metadata": metadata if isinstance(metadata, dict) else None,
+    }
+    return None
 
 
 class ClinicRestInput(RestInput):
-    """Rasa's REST channel: guarded replies; the client cannot pick the input channel."""
+    """The REST channel, hardened against malformed requests."""
 
     @classmethod
-    def name(cls) -> Text:
-        """Same URL as Rasa's REST channel."""
+    def name(cls) -> str:
+        """Keeps Rasa's URL: /webhooks/rest/webhook."""
         return "rest"
 
     def _extract_input_channel(self, req: Request) -> Text:
@@ -32,29 +67,15 @@ class ClinicRestInput(RestInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        """Rasa's REST routes around the guarded handler."""
-        return super().blueprint(guard_replies(on_new_message))
+        """Rasa's blueprint with a request check in front of the webhook, replies guarded."""
+        # Also where run_services.sh's start-up hook is not used (e.g. a container).
+        install_log_redaction()
+        blueprint: Blueprint = super().blueprint(guard_replies(on_new_message))
 
-    async def _extract_sender(self, req: Request) -> Optional[Text]:
-        sender = _body(req).get("sender")
-        if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_CHARS:
-            raise InvalidUsage(f'"sender" must be a string of 1 to {MAX_SENDER_CHARS} characters')
-        return sender
+        @blueprint.middleware("request")
+        async def check_request(request: Request) -> Optional[HTTPResponse]:
+            if request.method == "POST" and request.path.endswith("/webhook"):
+                return checked_body(request)
+            return None
 
-    def _extract_message(self, req: Request) -> Optional[Text]:
-        message = _body(req).get("message")
-        if not isinstance(message, str):
-            raise InvalidUsage('"message" must be a string')
-        return message
-
-
-def _body(req: Request) -> Dict[Text, Any]:
-    try:
-        body = req.json
-    except InvalidUsage:
-        raise
-    except Exception as error:  # noqa: BLE001 (any unreadable body is the client's error)
-        raise InvalidUsage("the body must be a JSON object") from error
-    if not isinstance(body, dict):
-        raise InvalidUsage("the body must be a JSON object")
-    return body
+        return blueprint

@@ -231,14 +231,16 @@ class EscalationStore:
             ).mappings().all()
         return [self._from_row(row) for row in rows]
 
-    def set_status(self, reference: str, status: str, actor: str) -> Escalation:
+    def set_status(
+        self, reference: str, status: str, actor: str, now: Optional[dt.datetime] = None
+    ) -> Escalation:
         """Changes a case's status and records who did it, when."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
         current = self.get(reference)
         if current is None:
             raise KeyError(reference)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.timezone.utc)
         with self.engine.begin() as connection:
             connection.execute(
                 escalations.update().where(escalations.c.id == current.id).values(status=status)
@@ -318,14 +320,26 @@ class EscalationStore:
             )
 
     def delete_closed_before(self, cutoff: dt.datetime) -> int:
-        """Deletes closed cases created before `cutoff` (retention); returns how many."""
+        """Deletes closed cases untouched since `cutoff` (retention); returns how many.
+
+        A case counts from its last change (usually the closing), not its creation: a case
+        opened long ago and closed yesterday is kept for the full period. Its audit entries go
+        with it; the notification state is part of the case row.
+        """
+        changed_since = sa.select(audit_log.c.escalation_id).where(audit_log.c.at >= cutoff)
         with self.engine.begin() as connection:
-            ids = sa.select(escalations.c.id).where(
-                escalations.c.status == "closed", escalations.c.created_at < cutoff
-            )
+            ids = [row.id for row in connection.execute(
+                sa.select(escalations.c.id).where(
+                    escalations.c.status == "closed",
+                    escalations.c.created_at < cutoff,
+                    escalations.c.id.not_in(changed_since),
+                )
+            )]
+            if not ids:
+                return 0
             connection.execute(audit_log.delete().where(audit_log.c.escalation_id.in_(ids)))
-            result = connection.execute(escalations.delete().where(escalations.c.id.in_(ids)))
-        return int(result.rowcount or 0)
+            connection.execute(escalations.delete().where(escalations.c.id.in_(ids)))
+        return len(ids)
 
     @staticmethod
     def _from_row(row: Any) -> Escalation:

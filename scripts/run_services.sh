@@ -9,6 +9,9 @@
 # (README, "Configuration"). Also: CREDENTIALS_FILE (default var/credentials.yml), the
 # messaging apps' secrets (README), STAFF_SHELL_DEBUG=1 (with --shell: a debug line per answer,
 # actions/debug_line.py).
+# LOG_LEVEL (WARNING by default; INFO or DEBUG for every service). Every service runs with
+# clinic/log_redaction.py installed (scripts/log_hook/sitecustomize.py), so no level ever writes a
+# parent's name, phone number or e-mail address to a log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -28,6 +31,15 @@ if [[ -n "${RASA_CORS_ORIGINS:-}" ]]; then
   # shellcheck disable=SC2206 (a space-separated list of origins)
   rasa_args+=(--cors ${RASA_CORS_ORIGINS})
 fi
+
+# Log level of all services, and the redaction hook in every Python process started here.
+case "${LOG_LEVEL:-WARNING}" in
+  DEBUG) LOG_FLAG=--debug ;;
+  INFO) LOG_FLAG=--verbose ;;
+  *) LOG_FLAG=--quiet ;;
+esac
+export LOG_LEVEL=${LOG_LEVEL:-WARNING}
+export PYTHONPATH="$PWD/scripts/log_hook${PYTHONPATH:+:$PYTHONPATH}"
 
 # Refuse to start with invalid settings or content: a wrong phone number must never reach a parent.
 "$BIN/python" scripts/validate_content.py
@@ -50,7 +62,7 @@ pids+=($!)
 
 # rasa-sdk binds to SANIC_HOST (its default is every interface; ours is loopback).
 SANIC_HOST="$ACTION_SERVER_HOST" "$BIN/rasa" run actions --actions actions \
-  --port "$ACTION_SERVER_PORT" --quiet &
+  --port "$ACTION_SERVER_PORT" "$LOG_FLAG" &
 pids+=($!)
 
 if [[ "${1:-}" != "--shell" ]]; then
@@ -69,7 +81,7 @@ PY
 done
 
 if [[ "${1:-}" == "--shell" ]]; then
-  "$BIN/rasa" shell --model "$MODEL" --endpoints "$ENDPOINTS" --quiet
+  "$BIN/rasa" shell --model "$MODEL" --endpoints "$ENDPOINTS" "$LOG_FLAG"
   exit 0
 fi
 
@@ -78,7 +90,7 @@ echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
 echo "Web widget demo:   http://$WEBAPP_HOST:$WEBAPP_PORT/  (socket.io on the Rasa port)"
 echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
 "$BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials "$CREDENTIALS_FILE" \
-  --interface "$RASA_HOST" --port "$RASA_PORT" --quiet "${rasa_args[@]}" &
+  --interface "$RASA_HOST" --port "$RASA_PORT" "$LOG_FLAG" "${rasa_args[@]}" &
 pids+=($!)
 
 # Stop everything as soon as one service exits.

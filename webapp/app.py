@@ -14,6 +14,7 @@ from sanic import Sanic
 from clinic.escalation_outbox import EscalationOutbox
 from clinic.escalation_store import EscalationStore
 from clinic.feedback_store import FeedbackStore
+from clinic.log_redaction import install as install_log_redaction
 from clinic.notifier import WebhookNotifier
 from webapp.answer_report import answer_report
 from webapp.staff_api import staff_api
@@ -43,6 +44,7 @@ def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> 
 
     @app.before_server_start
     async def open_resources(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        install_log_redaction()  # also where run_services.sh's start-up hook is not used
         app.ctx.store = EscalationStore(store_url)
         app.ctx.feedback = FeedbackStore(store_url)
         app.ctx.notifier = WebhookNotifier.from_environment()

@@ -25,10 +25,24 @@ SESSION_SECONDS = 8 * 3600
 _ITERATIONS = 240_000
 
 
+def _bytes(text: str) -> bytes:
+    # Form fields and headers may hold any code point, lone surrogates included.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def constant_time_equal(first: str, second: str) -> bool:
+    """Compares secrets in constant time.
+
+    Unlike `hmac.compare_digest` on str, never raises on non-ASCII input (which a hostile form
+    field or header may contain).
+    """
+    return hmac.compare_digest(_bytes(first), _bytes(second))
+
+
 def hash_password(password: str, salt: Optional[bytes] = None) -> str:
     """PBKDF2-SHA256 hash in the form `pbkdf2_sha256$iterations$salt$hash`."""
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _ITERATIONS)
+    digest = hashlib.pbkdf2_hmac("sha256", _bytes(password), salt, _ITERATIONS)
     return "$".join(
         ["pbkdf2_sha256", str(_ITERATIONS), base64.b64encode(salt).decode(),
          base64.b64encode(digest).decode()]
@@ -44,7 +58,7 @@ def check_password(password: str, stored: str) -> bool:
     if scheme != "pbkdf2_sha256":
         return False
     candidate = hashlib.pbkdf2_hmac(
-        "sha256", password.encode(), base64.b64decode(salt), int(iterations)
+        "sha256", _bytes(password), base64.b64decode(salt), int(iterations)
     )
     return hmac.compare_digest(candidate, base64.b64decode(digest))
 
@@ -117,4 +131,4 @@ class StaffAuth:
         """Whether an `Authorization: Bearer <token>` header carries the API token."""
         if not self.api_token or not authorization or not authorization.startswith("Bearer "):
             return False
-        return hmac.compare_digest(authorization[len("Bearer "):], self.api_token)
+        return constant_time_equal(authorization[len("Bearer "):], self.api_token)

@@ -10,7 +10,13 @@ from sanic import Blueprint, Request, Sanic, response
 from sanic.response import HTTPResponse
 
 from clinic.escalation_store import STATUSES
-from webapp.staff_auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Session
+from webapp.staff_auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    Session,
+    constant_time_equal,
+)
 from webapp.widget import STATIC_DIR
 
 staff_inbox = Blueprint("staff_inbox", url_prefix="/staff")
@@ -57,7 +63,7 @@ def set_cookie(request: Request, resp: HTTPResponse, name: str, value: str, max_
 
 def csrf_ok(request: Request, session: Session) -> bool:
     """Whether the form carries this session's CSRF token."""
-    return secrets.compare_digest(request.form.get("csrf", ""), session.csrf)
+    return constant_time_equal(request.form.get("csrf", ""), session.csrf)
 
 
 @staff_inbox.get("/login")
@@ -74,7 +80,7 @@ async def login(request: Request) -> HTTPResponse:
     """Signs in; wrong credentials or a missing CSRF token get the form again."""
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     form_token = request.form.get("csrf", "")
-    if not cookie_token or not secrets.compare_digest(cookie_token, form_token):
+    if not cookie_token or not constant_time_equal(cookie_token, form_token):
         return response.text("Invalid or expired form, please reload the sign-in page.", 403)
     token = request.app.ctx.auth.login(
         request.form.get("username", ""), request.form.get("password", "")

@@ -95,14 +95,30 @@ def test_notification_bookkeeping(store):
 
 def test_retention_deletes_only_old_closed_cases(store):
     old = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    cutoff = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     old_closed, old_open = create(store, now=old), create(store, now=old)
-    store.set_status(old_closed.reference, "closed", actor="x")
+    store.set_status(old_closed.reference, "closed", actor="x", now=old)
+    # Opened long ago but closed after the cutoff: kept for the full period.
+    closed_late = create(store, now=old)
+    store.set_status(closed_late.reference, "closed", actor="x")
     recent_closed = create(store)
     store.set_status(recent_closed.reference, "closed", actor="x")
-    assert store.delete_closed_before(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)) == 1
+    assert store.delete_closed_before(cutoff) == 1
     assert store.get(old_closed.reference) is None
-    assert store.get(old_open.reference) is not None
-    assert store.get(recent_closed.reference) is not None
+    assert store.audit(old_closed.reference) == []
+    for kept in (old_open, closed_late, recent_closed):
+        assert store.get(kept.reference) is not None
+    import sqlalchemy as sa
+
+    from clinic.escalation_store import audit_log
+
+    with store.engine.connect() as connection:
+        orphans = connection.execute(
+            sa.select(sa.func.count()).select_from(audit_log)
+            .where(audit_log.c.escalation_id == old_closed.id)
+        ).scalar()
+    assert orphans == 0
+    assert store.delete_closed_before(cutoff) == 0
 
 
 def test_payload_is_json_ready(store):

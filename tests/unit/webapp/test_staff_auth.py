@@ -44,3 +44,16 @@ def test_expired_session_is_gone():
     token = auth.login("kim", "secret password")
     auth.sessions[token].expires = 0
     assert auth.session(token) is None
+
+
+@pytest.mark.parametrize("hostile", ["\x80", "é", "😀", "\ud800", "Bearer \u0101"])
+def test_non_ascii_secrets_are_refused_not_crashed(hostile):
+    # hmac.compare_digest raises TypeError on non-ASCII str: a 500 on the sign-in form.
+    from webapp.staff_auth import constant_time_equal
+
+    auth = StaffAuth(users={"kim": hash_password("secret password")}, api_token="t0ken")
+    assert not constant_time_equal(hostile, "t0ken")
+    assert not auth.api_allowed(f"Bearer {hostile}")
+    assert auth.login("kim", hostile) is None
+    assert auth.login(hostile, hostile) is None
+    assert constant_time_equal(hostile, hostile)

@@ -1,0 +1,16 @@
+"""Installs the redacting log record factory before a service logs anything.
+
+Python imports `sitecustomize` at start-up when this directory is on PYTHONPATH
+(scripts/run_services.sh puts it there).
+"""
+
+import sys
+from pathlib import Path
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
+
+from clinic.log_redaction import install  # noqa: E402 (the project root is added just above)
+
+install()

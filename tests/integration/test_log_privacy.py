@@ -1,0 +1,93 @@
+"""With every service logging at DEBUG, no name, phone number or e-mail reaches any log.
+
+Runs a conversation suite against the real servers (LOG_LEVEL=DEBUG: Rasa `--debug`, rasa-sdk
+`--debug`, the web app's loggers) including a complete escalation form, an emergency mid-form
+and typed `/intent{...}` shortcuts carrying contact details, then searches everything the
+services wrote.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from clinic.escalation_store import EscalationStore
+from clinic.local_services import running_services
+from clinic.log_redaction import REDACTED
+from clinic.paths import PROJECT_ROOT
+from clinic.resources import get_resources
+
+pytestmark = pytest.mark.integration
+
+MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
+
+NAME = "Marguerite Oyelaran-Quist"
+PHONE = "+44 7700 900461"
+EMAIL = "m.oyelaran@example.org"
+QUESTION = ("My daughter Zuzanna Oyelaran saw Dr Pettersson last week, can she have her next "
+            "injection before the school trip? You can also call 07700 900462.")
+#: Pieces of personal data that must not appear anywhere in the logs.
+SECRETS = ["Marguerite", "Oyelaran", "Zuzanna", "Pettersson", "7700", "900461", "900462",
+           "m.oyelaran", "example.org"]
+
+
+@pytest.fixture(scope="module")
+def log_text(tmp_path_factory):
+    assert MODEL.exists(), f"{MODEL} is missing: run `make train` (make test does it first)"
+    work_dir = tmp_path_factory.mktemp("log-privacy")
+    log_file = work_dir / "services.log"
+    resources = get_resources()
+    with running_services(MODEL, work_dir, extra_env={"LOG_LEVEL": "DEBUG"},
+                          log_file=log_file) as services:
+        def texts(sender, message):
+            return [reply.get("text") for reply in services.send(sender, message)]
+
+        # A complete escalation form: name, phone, age, a question full of personal details.
+        sender = f"privacy-{uuid.uuid4().hex}"
+        assert texts(sender, "can I talk to a nurse please")[-1] == \
+            resources.message("escalation_offer")
+        assert texts(sender, "/affirm") == [resources.message("ask_parent_name")]
+        assert texts(sender, NAME) == [resources.message("ask_contact")]
+        assert texts(sender, PHONE) == [resources.message("ask_child_age")]
+        texts(sender, "she is 6")  # asks for the question (or to confirm the pending one)
+        assert texts(sender, QUESTION) == [resources.message("ask_consent")]
+        assert "Your reference is" in texts(sender, "/affirm")[0]
+
+        # The same with an e-mail address, an invalid contact first, and an emergency mid-form.
+        other = f"privacy-{uuid.uuid4().hex}"
+        texts(other, "is phenol better than botox for my son?")
+        texts(other, "/affirm")
+        texts(other, NAME)
+        assert texts(other, f"call {PHONE} or mail me") == [
+            resources.message("contact_invalid"), resources.message("ask_contact")]
+        texts(other, EMAIL)
+        assert texts(other, f"{NAME} here, he can't breathe")[0] == \
+            resources.message("emergency")
+
+        # Typed shortcuts carrying contact details, and a plain message with them.
+        third = f"privacy-{uuid.uuid4().hex}"
+        texts(third, f'/request_human{{"parent_name": "{NAME}", "contact": "{EMAIL}"}}')
+        texts(third, f"my name is {NAME}, email {EMAIL}, phone {PHONE}")
+
+        store = EscalationStore(services.env["ESCALATION_DB_URL"])
+        stored = [case for case in store.list(("open", "contacted", "closed"))
+                  if case.conversation_id == sender]
+        store.dispose()
+        # The details did reach the store (the only place they may be kept).
+        assert [(c.parent_name, c.contact, c.question) for c in stored] == [
+            (NAME, PHONE, QUESTION)]
+    return log_file.read_text(encoding="utf-8", errors="replace")
+
+
+def test_services_logged_at_debug(log_text):
+    # The check below means something only if the services really logged their debug output.
+    assert "rasa.core.processor" in log_text
+    assert "Received request to run 'validate_escalation_form'" in log_text
+    assert REDACTED in log_text
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_no_personal_data_in_any_log(log_text, secret):
+    lines = [line for line in log_text.splitlines() if secret.lower() in line.lower()]
+    assert lines == [], f"{secret!r} logged:\n" + "\n".join(line[:300] for line in lines[:5])
