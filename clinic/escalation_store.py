@@ -124,6 +124,16 @@ def database_url(environ: Optional[Dict[str, str]] = None) -> str:
     return env.get(DB_URL_ENV) or f"sqlite:///{DEFAULT_DB_FILE}"
 
 
+def open_database(url: str, tables: sa.MetaData) -> Engine:
+    """An engine on `url` (its SQLite folder created) with `tables` created if missing."""
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    # hide_parameters: database errors must never carry a parent's details into a log.
+    engine = sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+    tables.create_all(engine)
+    return engine
+
+
 def _utc(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
     # SQLite gives naive datetimes back; everything stored here is UTC.
     if value is not None and value.tzinfo is None:
@@ -146,13 +156,7 @@ class EscalationStore:
     def __init__(self, url: Optional[str] = None) -> None:
         """Connects (lazily) to `url` and creates the tables if needed."""
         self.url = url or database_url()
-        if self.url.startswith("sqlite:///"):
-            Path(self.url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        # hide_parameters: database errors must never carry a parent's details into a log.
-        self.engine: Engine = sa.create_engine(
-            self.url, future=True, pool_pre_ping=True, hide_parameters=True
-        )
-        metadata.create_all(self.engine)
+        self.engine: Engine = open_database(self.url, metadata)
 
     def dispose(self) -> None:
         """Closes the connection pool."""

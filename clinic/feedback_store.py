@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from clinic.escalation_store import database_url
+from clinic.escalation_store import database_url, open_database
 
 metadata = sa.MetaData()
 
@@ -49,12 +48,7 @@ class FeedbackStore:
     def __init__(self, url: Optional[str] = None) -> None:
         """Connects (lazily) to `url` and creates the table if needed."""
         self.url = url or database_url()
-        if self.url.startswith("sqlite:///"):
-            Path(self.url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = sa.create_engine(
-            self.url, future=True, pool_pre_ping=True, hide_parameters=True
-        )
-        metadata.create_all(self.engine)
+        self.engine: Engine = open_database(self.url, metadata)
 
     def dispose(self) -> None:
         """Closes the connection pool."""
