@@ -42,6 +42,31 @@ def _run(command: List[str]) -> None:
         )
 
 
+def init_cluster(data_dir: Path, user: str = "postgres") -> None:
+    """Creates the data directory and, if it holds no cluster yet, runs initdb (trust auth)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(data_dir, "postgres", "postgres")
+    if not (data_dir / "PG_VERSION").exists():
+        _run([postgres_binary("initdb"), "-D", str(data_dir), "-A", "trust", "-U", user])
+
+
+def start_server(data_dir: Path, port: int) -> None:
+    """Starts the cluster on 127.0.0.1:port and waits until it accepts connections."""
+    # fsync off: a local cluster and tests trade crash safety for speed.
+    options = f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    _run([postgres_binary("pg_ctl"), "-D", str(data_dir), "-o", options, "-w", "-t", "60",
+          "-l", str(data_dir / "server.log"), "start"])
+
+
+def stop_server(data_dir: Path, mode: str = "fast") -> None:
+    """Stops the cluster (`immediate` stops it as a crash would); quiet if it is not running."""
+    subprocess.run(  # noqa: S603
+        as_postgres([postgres_binary("pg_ctl"), "-D", str(data_dir), "-m", mode, "stop"]),
+        check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
 @contextmanager
 def running_postgres(
     data_dir: Path, port: int, user: str = "postgres", database: str = "postgres"
@@ -60,17 +85,10 @@ def running_postgres(
     Yields:
         A SQLAlchemy URL, postgresql+psycopg2://user@127.0.0.1:port/database.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        shutil.chown(data_dir, "postgres", "postgres")
-    if not (data_dir / "PG_VERSION").exists():
-        _run([postgres_binary("initdb"), "-D", str(data_dir), "-A", "trust", "-U", user])
-    # fsync off: a local cluster and tests trade crash safety for speed.
-    options = f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    init_cluster(data_dir, user)
     try:
         # Inside the try: an interrupt while it starts must still stop it.
-        _run([postgres_binary("pg_ctl"), "-D", str(data_dir), "-o", options, "-w", "-t", "60",
-              "-l", str(data_dir / "server.log"), "start"])
+        start_server(data_dir, port)
         if database != "postgres":
             created = subprocess.run(  # noqa: S603
                 as_postgres([postgres_binary("createdb"), "-h", "127.0.0.1", "-p", str(port),
@@ -81,7 +99,4 @@ def running_postgres(
                 raise RuntimeError(f"createdb failed: {created.stderr.strip()}")
         yield f"postgresql+psycopg2://{user}@127.0.0.1:{port}/{database}"
     finally:
-        subprocess.run(  # noqa: S603
-            as_postgres([postgres_binary("pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]),
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        stop_server(data_dir, mode="fast")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from clinic.local_postgres import as_postgres, postgres_binary
+from clinic.local_postgres import init_cluster, start_server, stop_server
 from clinic.local_services import free_port
 
 
@@ -29,32 +27,18 @@ class PostgresServer:
 
     def start(self) -> None:
         """Starts the server and waits until it accepts connections."""
-        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(  # noqa: S603 (fixed command)
-            as_postgres([postgres_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-w",
-                         "-t", "60", "-l", str(self.data / "server.log"), "start"]),
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        start_server(self.data, self.port)
 
     def stop(self) -> None:
         """Stops the server at once (as a crash would)."""
-        subprocess.run(  # noqa: S603
-            as_postgres([postgres_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                         "stop"]),
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        stop_server(self.data, mode="immediate")
 
 
 @contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
     """Starts a fresh cluster with trust auth on a free port; removes it afterwards."""
     data = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-    subprocess.run(  # noqa: S603 (fixed command)
-        as_postgres([postgres_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    init_cluster(data)
     server = PostgresServer(data, free_port())
     server.start()
     try:
