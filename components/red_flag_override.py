@@ -28,6 +28,14 @@ FALLBACK_INTENT = "nlu_fallback"
 RED_FLAGS_KEY = "red_flags"
 
 
+def set_top_intent(message: Message, name: str, confidence: float) -> None:
+    """Puts intent `name` first, with `confidence`, on the message and its ranking."""
+    ranking = [i for i in message.get(INTENT_RANKING_KEY) or [] if i.get("name") != name]
+    top = {"name": name, "confidence": confidence}
+    message.set(INTENT, top, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER,
     is_trainable=False,
@@ -76,20 +84,13 @@ class RedFlagOverride(GraphComponent):
             assessment = self.detector(model).assess(doc)
             message.set(RED_FLAGS_KEY, assessment.as_dict(), add_to_output=True)
             if assessment.alarm:
-                self._set_intent(message, EMERGENCY_INTENT, confidence=1.0)
+                set_top_intent(message, EMERGENCY_INTENT, confidence=1.0)
             elif assessment.only_harmless_mentions:
                 self._withdraw_emergency(message)
         return messages
 
     @staticmethod
-    def _set_intent(message: Message, name: str, confidence: float) -> None:
-        ranking = [i for i in message.get(INTENT_RANKING_KEY) or [] if i.get("name") != name]
-        top = {"name": name, "confidence": confidence}
-        message.set(INTENT, top, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
-
-    @classmethod
-    def _withdraw_emergency(cls, message: Message) -> None:
+    def _withdraw_emergency(message: Message) -> None:
         """A negated or general mention: the classifier's emergency guess is withdrawn.
 
         The message goes to the confidence gate (nlu_fallback) without emergency among the
@@ -101,4 +102,4 @@ class RedFlagOverride(GraphComponent):
         ]
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         if intent.get("name") == EMERGENCY_INTENT:
-            cls._set_intent(message, FALLBACK_INTENT, float(intent.get("confidence") or 0.0))
+            set_top_intent(message, FALLBACK_INTENT, float(intent.get("confidence") or 0.0))

@@ -1,0 +1,48 @@
+"""Subjects the vetted content does not cover, found by rules (content/scope.yml).
+
+The classifier only knows the topics it was trained on, so "can botox help with tremor?"
+lands on the nearest one (benefits) with some confidence. These reviewed phrase lists catch
+such questions by what they name, so the assistant says it cannot answer instead of sending
+an answer that does not fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Tuple
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from clinic.paths import CONTENT_DIR
+from clinic.yaml_files import read_mapping
+
+SCOPE_FILE = CONTENT_DIR / "scope.yml"
+
+
+@dataclass
+class ScopeDetector:
+    """Finds subjects outside the vetted content in spaCy docs made by `nlp`."""
+
+    nlp: Language
+    path: Path = SCOPE_FILE
+    _matcher: PhraseMatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Reads the subject file and compiles one lemma matcher for all its phrases."""
+        raw = read_mapping(self.path, ValueError, "scope file")
+        subjects = raw.get("subjects") or {}
+        if not isinstance(subjects, dict) or not subjects:
+            raise ValueError(f"{self.path}: no subjects")
+        self._matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
+        for category, phrases in subjects.items():
+            if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+                raise ValueError(f"{self.path}: subject '{category}' needs a list of phrases")
+            # Lemmas of the lowercased phrase, made by the same pipeline as the messages.
+            self._matcher.add(str(category), [self.nlp(p.lower()) for p in phrases])
+
+    def subjects(self, doc: Doc) -> Tuple[str, ...]:
+        """The categories of uncovered subjects named in `doc` (sorted, no duplicates)."""
+        return tuple(sorted({self.nlp.vocab.strings[m] for m, _, _ in self._matcher(doc)}))

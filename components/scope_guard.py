@@ -1,0 +1,97 @@
+"""Rasa graph component: questions about subjects the content does not cover are out of scope.
+
+Runs after the RedFlagOverride, and leaves alone every message in which the red-flag rules
+found a symptom (an alarm, a negated mention or a general question about symptoms), and every
+side-effects question, so the emergency path and the urgent signs are never taken away. It
+only turns a topic
+intent, or the confidence gate's question, into `out_of_scope` when the message names a
+subject listed in content/scope.yml: the reply is then "I can only help with ..." and the
+offer of a clinician, never an answer that does not fit.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from clinic.scope import ScopeDetector
+from components.red_flag_override import FALLBACK_INTENT, RED_FLAGS_KEY, set_top_intent
+
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+#: Where the subjects found are put on the parse result (categories only, never the words).
+SCOPE_KEY = "outside_scope"
+#: Kept as they are: dose and personal-advice questions have their own guarded reply and
+#: clinician offer, and the side-effects answer lists the signs that need urgent help, which
+#: a parent describing an unlisted symptom after an injection ("sweating since the shot")
+#: must still get.
+KEPT_INTENTS = frozenset({"ask_dose", "ask_personal_advice", "ask_side_effects"})
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER,
+    is_trainable=False,
+    model_from="SpacyNLP",
+)
+class ScopeGuard(GraphComponent):
+    """Sets the intent to `out_of_scope` when a topic question names an uncovered subject."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """SpacyNLP must have put a doc on the message."""
+        return [SpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """No options: the subjects are in content/scope.yml."""
+        return {}
+
+    def __init__(self) -> None:
+        """Creates the component; the detector is compiled on first use with the pipeline."""
+        self._detector: Optional[ScopeDetector] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ScopeGuard:
+        """Creates a new component (see parent class for full docstring)."""
+        return cls()
+
+    def detector(self, model: SpacyModel) -> ScopeDetector:
+        """The detector, compiled once with the pipeline's own spaCy model."""
+        if self._detector is None:
+            self._detector = ScopeDetector(model.model)
+        return self._detector
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        """Marks each message's uncovered subjects and re-routes topic questions naming one."""
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            if doc is None:
+                continue
+            subjects = self.detector(model).subjects(doc)
+            message.set(SCOPE_KEY, list(subjects), add_to_output=True)
+            if subjects and self._may_reroute(message):
+                set_top_intent(message, OUT_OF_SCOPE_INTENT, confidence=1.0)
+        return messages
+
+    @staticmethod
+    def _may_reroute(message: Message) -> bool:
+        red_flags = message.get(RED_FLAGS_KEY) or {}
+        if red_flags.get("alarm") or red_flags.get("categories") or red_flags.get("negated"):
+            return False
+        name = (message.get(INTENT) or {}).get("name", "")
+        if name in KEPT_INTENTS:
+            return False
+        return name == FALLBACK_INTENT or name.startswith("ask_")
