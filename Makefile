@@ -130,13 +130,15 @@ lint: $(INSTALLED) ## ruff on the Python code
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 
 .PHONY: eval
-eval: $(MODEL) $(STOCK_NLU_MODEL) ## Held-out accuracy (ours vs Rasa's stock config), dev-set outcomes over REST
+eval: $(MODEL) $(STOCK_NLU_MODEL) ## Held-out accuracy (ours vs Rasa's stock config), dev-set and blind-set outcomes over REST
 	@echo "== Rasa's stock default config (scripts/stock_config.yml), same data"
 	@$(BIN)/python scripts/evaluate.py heldout --model $(STOCK_NLU_MODEL) --brief
 	@echo "== The project's config (config.yml)"
 	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL)
 	@$(BIN)/python scripts/evaluate.py safety --model $(MODEL)
 	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL)
+	@echo "== Blind set (tests/eval/faq-blind.tsv: written without the training data; never train on it)"
+	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/faq-blind.tsv
 
 $(STOCK_NLU_MODEL): $(INSTALLED) scripts/stock_config.yml $(shell find data/nlu -name '*.yml')
 	@$(BIN)/rasa train nlu --config scripts/stock_config.yml --nlu data/nlu --out models \

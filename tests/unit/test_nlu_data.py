@@ -1,5 +1,6 @@
-"""Guards on the training data: held-out and development questions never leak into it."""
+"""Guards on the training data: held-out, blind and development questions never leak into it."""
 
+import re
 from pathlib import Path
 
 from clinic.content import read_nlu_examples
@@ -7,10 +8,20 @@ from clinic.paths import NLU_DIR, PROJECT_ROOT
 
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "nlu"
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev-questions.tsv"
+BLIND_SET = PROJECT_ROOT / "tests" / "eval" / "faq-blind.tsv"
 
 
 def normalise(text: str) -> str:
-    return " ".join(text.lower().split()).rstrip("?.! ")
+    # Case, punctuation and spacing do not make a sentence new ("Does It Hurt??").
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def questions(path: Path) -> list:
+    return [
+        normalise(line.split("\t", 1)[1])
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#") and "\t" in line
+    ]
 
 
 def examples(directory: Path) -> dict:
@@ -44,9 +55,10 @@ def test_no_development_question_is_in_training():
     if not DEV_SET.exists():
         # CI and every developer machine have ../shared beside the clone; say so if not.
         raise AssertionError(f"{DEV_SET} is missing: the repository expects ../shared beside it")
-    questions = [
-        normalise(line.split("\t", 1)[1])
-        for line in DEV_SET.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#") and "\t" in line
-    ]
-    assert sorted(set(questions) & set(examples(NLU_DIR))) == []
+    assert sorted(set(questions(DEV_SET)) & set(examples(NLU_DIR))) == []
+
+
+def test_no_blind_question_is_in_training():
+    blind = questions(BLIND_SET)
+    assert len(blind) >= 100
+    assert sorted(set(blind) & set(examples(NLU_DIR))) == []
