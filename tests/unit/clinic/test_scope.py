@@ -21,6 +21,7 @@ def detector(nlp):
         ("could they inject his salivary glands", ("other_conditions",)),
         ("is dysport the same as botox", ("other_medicines",)),
         ("she takes baclofen and is pregnant", ("other_medicines", "pregnancy")),
+        ("do they use ultrasound to find the muscle", ("injection_technique",)),
         ("would a selective dorsal rhizotomy be better", ("other_treatments",)),
     ],
 )
