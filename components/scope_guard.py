@@ -29,10 +29,12 @@ OUT_OF_SCOPE_INTENT = "out_of_scope"
 #: Where the subjects found are put on the parse result (categories only, never the words).
 SCOPE_KEY = "outside_scope"
 #: Kept as they are: dose and personal-advice questions have their own guarded reply and
-#: clinician offer, and the side-effects answer lists the signs that need urgent help, which
-#: a parent describing an unlisted symptom after an injection ("sweating since the shot")
-#: must still get.
-KEPT_INTENTS = frozenset({"ask_dose", "ask_personal_advice", "ask_side_effects"})
+#: clinician offer; the side-effects answer lists the signs that need urgent help, which a
+#: parent describing an unlisted symptom after an injection ("sweating since the shot") must
+#: still get; the cosmetic-vs-therapeutic answer is the one that explains wrinkle treatment.
+KEPT_INTENTS = frozenset(
+    {"ask_dose", "ask_personal_advice", "ask_side_effects", "ask_cosmetic_vs_therapeutic"}
+)
 
 
 @DefaultV1Recipe.register(

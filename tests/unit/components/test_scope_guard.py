@@ -82,6 +82,18 @@ def test_guarded_and_conversational_intents_are_kept(model, intent):
     assert message.get(INTENT)["name"] == intent
 
 
+def test_cosmetic_request_is_out_of_scope_but_the_comparison_is_answered(model):
+    request = run(model, classified(
+        model, "can i book botox for my wrinkles", ("ask_clinic_logistics", 0.9),
+    ))
+    assert request.get(INTENT)["name"] == "out_of_scope"
+    comparison = run(model, classified(
+        model, "is it the same botox they use for wrinkles?",
+        ("ask_cosmetic_vs_therapeutic", 0.9),
+    ))
+    assert comparison.get(INTENT)["name"] == "ask_cosmetic_vs_therapeutic"
+
+
 def test_covered_question_is_untouched(model):
     message = run(model, classified(model, "does it hurt?", ("ask_pain", 0.95)))
     assert message.get(INTENT) == {"name": "ask_pain", "confidence": 0.95}
