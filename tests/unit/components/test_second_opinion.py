@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix
+
+from components.second_opinion import (
+    SECOND_OPINION_KEY,
+    AgreementFallbackClassifier,
+    SecondOpinionClassifier,
+)
+
+# Three "words" as one-hot sentence features: 0 -> ask_pain, 1 -> ask_onset, 2 -> emergency.
+INTENTS = ["ask_pain", "ask_onset", "emergency"]
+
+
+def featurised(word: int, intent=None) -> Message:
+    message = Message(data={TEXT: f"word{word}", **({INTENT: intent} if intent else {})})
+    vector = np.zeros((1, 3))
+    vector[0, word] = 1.0
+    message.add_features(Features(csr_matrix(vector), "sentence", TEXT, "test"))
+    return message
+
+
+@pytest.fixture
+def classifier(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = SecondOpinionClassifier.create(
+        {**SecondOpinionClassifier.get_default_config(), "random_state": 42},
+        storage, Resource("second_opinion"), context,
+    )
+    examples = [featurised(i % 3, INTENTS[i % 3]) for i in range(30)]
+    component.train(TrainingData(training_examples=examples))
+    return component
+
+
+def test_second_opinion_goes_to_its_own_key_and_leaves_the_intent(classifier):
+    diet = {"name": "ask_onset", "confidence": 0.9}
+    message = featurised(0)
+    message.set(INTENT, diet)
+    classifier.process([message])
+    assert message.get(INTENT) == diet
+    assert message.get(SECOND_OPINION_KEY)["name"] == "ask_pain"
+    assert 0.5 < message.get(SECOND_OPINION_KEY)["confidence"] <= 1.0
+
+
+def test_training_examples_keep_their_labels(classifier):
+    # Rasa's own classifier writes its predictions over them; DIET trains on these labels.
+    examples = [featurised(1, "ask_pain")]
+    classifier.process_training_data(TrainingData(training_examples=examples))
+    assert examples[0].get(INTENT) == "ask_pain"
+    assert examples[0].get(SECOND_OPINION_KEY) is None
+
+
+def gated(top, confidence, opinion, second=0.0):
+    message = Message(data={
+        TEXT: "question",
+        INTENT: {"name": top, "confidence": confidence},
+        INTENT_RANKING_KEY: [
+            {"name": top, "confidence": confidence},
+            {"name": "ask_other", "confidence": second},
+        ],
+        SECOND_OPINION_KEY: {"name": opinion, "confidence": 0.7},
+    })
+    gate = AgreementFallbackClassifier({"threshold": 0.4, "ambiguity_threshold": 0.1})
+    gate.process([message])
+    return message.get(INTENT)["name"]
+
+
+def test_agreement_above_the_threshold_is_answered():
+    assert gated("ask_pain", 0.45, "ask_pain") == "ask_pain"
+
+
+def test_disagreement_falls_back_however_confident_diet_is():
+    assert gated("ask_pain", 0.99, "ask_onset") == "nlu_fallback"
+
+
+def test_agreement_below_the_threshold_or_ambiguous_still_falls_back():
+    assert gated("ask_pain", 0.35, "ask_pain") == "nlu_fallback"
+    assert gated("ask_pain", 0.5, "ask_pain", second=0.45) == "nlu_fallback"
+
+
+def test_emergency_is_never_withheld_for_disagreement():
+    assert gated("emergency", 0.8, "ask_side_effects") == "emergency"
