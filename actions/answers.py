@@ -77,7 +77,11 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        """Offers the two most likely topics as buttons, or says it cannot answer."""
+        """Offers the two most likely topics as buttons, or says it cannot answer.
+
+        The two are DIET's top two, or, when the second opinion names another intent than
+        DIET's top, DIET's top and the second opinion's.
+        """
         resources = get_resources()
         text = str(tracker.latest_message.get("text") or "")
         if not any("a" <= ch.lower() <= "z" for ch in text):
@@ -90,7 +94,12 @@ class ActionClarify(Action):
             for item in tracker.latest_message.get("intent_ranking", [])
             if item.get("name") != "nlu_fallback"
         ]
-        top_two = [name for name, _ in ranking[:2]]
+        candidates = ranking[:2]
+        opinion = tracker.latest_message.get("second_opinion") or {}
+        if ranking and opinion.get("name") and opinion.get("name") != ranking[0][0]:
+            # The two classifiers disagree (components/second_opinion.py): offer each one's pick.
+            candidates = [ranking[0], (opinion["name"], float(opinion.get("confidence") or 0.0))]
+        top_two = [name for name, _ in candidates]
         if EMERGENCY_INTENT in top_two:
             # Unsure, but possibly an emergency: emergency guidance costs little, a miss a lot.
             dispatcher.utter_message(text=resources.message("emergency"), kind="emergency")
@@ -98,7 +107,7 @@ class ActionClarify(Action):
 
         choices = [
             answer_id
-            for name, confidence in ranking[:2]
+            for name, confidence in candidates
             if (answer_id := answer_id_for_intent(name)) in resources.content.answers
             and confidence >= MIN_CHOICE_CONFIDENCE
         ]

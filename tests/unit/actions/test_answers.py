@@ -74,6 +74,33 @@ async def test_close_topics_are_offered_as_buttons(tracker_factory, dispatcher, 
     assert message["buttons"][0]["title"] == resources.content.answers["onset"].title
 
 
+async def test_disagreeing_classifiers_offer_each_ones_topic(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory(
+        "nlu_fallback", "how long can he keep having it",
+        ranking=ranking(("ask_procedure_duration", 0.9), ("ask_pain", 0.05)),
+    )
+    tracker.latest_message["second_opinion"] = {"name": "ask_repeat_injections", "confidence": 0.6}
+    await ActionClarify().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert [b["payload"] for b in message["buttons"]] == [
+        "/ask_procedure_duration", "/ask_repeat_injections", "/request_human",
+    ]
+
+
+async def test_second_opinion_of_an_emergency_gets_emergency_guidance(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory(
+        "nlu_fallback", "he is not himself after the shots",
+        ranking=ranking(("ask_side_effects", 0.8), ("ask_pain", 0.1)),
+    )
+    tracker.latest_message["second_opinion"] = {"name": "emergency", "confidence": 0.5}
+    await ActionClarify().run(dispatcher, tracker, {})
+    assert texts(dispatcher) == [resources.message("emergency")]
+
+
 async def test_low_confidence_hands_over_instead_of_guessing(
     tracker_factory, dispatcher, resources
 ):
