@@ -3,10 +3,9 @@
 Runs after the RedFlagOverride, and leaves alone every message in which the red-flag rules
 found a symptom (an alarm, a negated mention or a general question about symptoms), and every
 side-effects question, so the emergency path and the urgent signs are never taken away. It
-only turns a topic
-intent, or the confidence gate's question, into `out_of_scope` when the message names a
-subject listed in content/scope.yml: the reply is then "I can only help with ..." and the
-offer of a clinician, never an answer that does not fit.
+only turns a topic intent, or the confidence gate's question, into `out_of_scope` when the
+message names a subject listed in content/scope.yml: the reply is then "I can only help with
+..." and the offer of a clinician, never an answer that does not fit.
 """
 
 from __future__ import annotations
