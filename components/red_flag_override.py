@@ -9,18 +9,17 @@ through the trained emergency intent.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
-from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
 
 from clinic.red_flags import RedFlagDetector
+from components.rule_component import RuleComponent
 
 EMERGENCY_INTENT = "emergency"
 FALLBACK_INTENT = "nlu_fallback"
@@ -41,39 +40,12 @@ def set_top_intent(message: Message, name: str, confidence: float) -> None:
     is_trainable=False,
     model_from="SpacyNLP",
 )
-class RedFlagOverride(GraphComponent):
+class RedFlagOverride(RuleComponent[RedFlagDetector]):
     """Sets the intent to `emergency` whenever the red-flag rules raise an alarm."""
 
-    @classmethod
-    def required_components(cls) -> List[Type]:
-        """SpacyNLP must have put a doc on the message."""
-        return [SpacyNLP]
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        """No options: the patterns are in content/red_flags.yml."""
-        return {}
-
-    def __init__(self) -> None:
-        """Creates the component; the detector is compiled on first use with the pipeline."""
-        self._detector: Optional[RedFlagDetector] = None
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> RedFlagOverride:
-        """Creates a new component (see parent class for full docstring)."""
-        return cls()
-
-    def detector(self, model: SpacyModel) -> RedFlagDetector:
-        """The detector, compiled once with the pipeline's own spaCy model."""
-        if self._detector is None:
-            self._detector = RedFlagDetector(model.model)
-        return self._detector
+    def compile_detector(self, nlp: Language) -> RedFlagDetector:
+        """Compiles content/red_flags.yml with the pipeline's spaCy model."""
+        return RedFlagDetector(nlp)
 
     def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
         """Assesses each message and overrides its intent when needed."""

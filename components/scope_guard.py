@@ -10,19 +10,18 @@ message names a subject listed in content/scope.yml: the reply is then "I can on
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
-from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
 
 from clinic.scope import ScopeDetector
 from components.red_flag_override import FALLBACK_INTENT, RED_FLAGS_KEY, set_top_intent
+from components.rule_component import RuleComponent
 
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 #: Where the subjects found are put on the parse result (categories only, never the words).
@@ -41,39 +40,12 @@ KEPT_INTENTS = frozenset(
     is_trainable=False,
     model_from="SpacyNLP",
 )
-class ScopeGuard(GraphComponent):
+class ScopeGuard(RuleComponent[ScopeDetector]):
     """Sets the intent to `out_of_scope` when a topic question names an uncovered subject."""
 
-    @classmethod
-    def required_components(cls) -> List[Type]:
-        """SpacyNLP must have put a doc on the message."""
-        return [SpacyNLP]
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        """No options: the subjects are in content/scope.yml."""
-        return {}
-
-    def __init__(self) -> None:
-        """Creates the component; the detector is compiled on first use with the pipeline."""
-        self._detector: Optional[ScopeDetector] = None
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ScopeGuard:
-        """Creates a new component (see parent class for full docstring)."""
-        return cls()
-
-    def detector(self, model: SpacyModel) -> ScopeDetector:
-        """The detector, compiled once with the pipeline's own spaCy model."""
-        if self._detector is None:
-            self._detector = ScopeDetector(model.model)
-        return self._detector
+    def compile_detector(self, nlp: Language) -> ScopeDetector:
+        """Compiles content/scope.yml with the pipeline's spaCy model."""
+        return ScopeDetector(nlp)
 
     def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
         """Marks each message's uncovered subjects and re-routes topic questions naming one."""

@@ -1,0 +1,57 @@
+"""Base for graph components that apply reviewed rules to the doc SpacyNLP made.
+
+The red-flag override and the scope guard both compile a detector from a content file with
+the pipeline's own spaCy model (so lemmas match the messages'), once, on first use: loading
+files is kept out of import and model loading.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Generic, List, Optional, Text, Type, TypeVar
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from spacy.language import Language
+
+DetectorT = TypeVar("DetectorT")
+
+
+class RuleComponent(GraphComponent, Generic[DetectorT]):
+    """A component without options whose rules are compiled into a detector on first use."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """SpacyNLP must have put a doc on the message."""
+        return [SpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """No options: the rules are in a content file."""
+        return {}
+
+    def __init__(self) -> None:
+        """Creates the component; the detector is compiled on first use with the pipeline."""
+        self._detector: Optional[DetectorT] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> RuleComponent:
+        """Creates a new component (see parent class for full docstring)."""
+        return cls()
+
+    def detector(self, model: SpacyModel) -> DetectorT:
+        """The detector, compiled once with the pipeline's own spaCy model."""
+        if self._detector is None:
+            self._detector = self.compile_detector(model.model)
+        return self._detector
+
+    def compile_detector(self, nlp: Language) -> DetectorT:
+        """Reads the rules and compiles them with `nlp` (each component says which)."""
+        raise NotImplementedError
