@@ -7,7 +7,8 @@ the handler every channel calls: when the turn produced no message, it sends the
 the clinic's number itself. Because that path bypasses the NLU pipeline, it runs the red-flag
 rules (content/red_flags.yml) on the text and sends the emergency message instead when they
 raise an alarm. Messages over the size limit are not processed (a parent gets "please send a
-shorter message"), but are checked for red flags the same way first.
+shorter message"), but are checked for red flags the same way first. Every channel's text is
+cleaned here (clinic/user_input.py) before anything else sees it.
 
 Logs name the failure's type only, never the message text (personal data rule).
 """
@@ -25,6 +26,7 @@ from clinic.paths import SPACY_PIPELINE_DIR
 from clinic.rasa_runtime import tune_rasa_runtime
 from clinic.red_flags import RedFlagDetector
 from clinic.resources import get_resources
+from clinic.user_input import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +99,10 @@ def guard_replies(on_new_message: Handler) -> Handler:
     tune_rasa_runtime()
 
     async def handle(message: UserMessage) -> None:
+        # Cleaned here, where every channel passes, so no channel stores a NUL or a lone
+        # surrogate (PostgreSQL and the tracker store refuse them); the REST channel has
+        # already cleaned its text at the request check, and cleaning is idempotent.
+        message.text = clean_text(message.text) if message.text is not None else None
         text = message.text or ""
         if len(text) > max_message_chars():
             logger.info("message over the size limit (%d characters) not processed", len(text))

@@ -26,6 +26,17 @@ async def test_a_normal_turn_is_passed_through_untouched():
     assert texts(msg) == ["an answer"]
 
 
+async def test_every_channel_s_text_is_cleaned_before_the_handler_sees_it():
+    seen: List[str] = []
+
+    async def handler(msg: UserMessage) -> None:
+        seen.append(msg.text)
+        await msg.output_channel.send_response(msg.sender_id, {"text": "an answer"})
+
+    await guard_replies(handler)(message("does it\x00 hurt\ud800"))
+    assert seen == ["does it  hurt\ufffd"]
+
+
 @pytest.mark.parametrize("failure", ["silent", "raises"])
 async def test_no_reply_becomes_the_apology_with_the_clinic_phone(failure):
     async def handler(msg: UserMessage) -> None:
