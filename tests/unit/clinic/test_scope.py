@@ -19,7 +19,7 @@ def detector(nlp):
     [
         ("can botox help with tremors?", ("other_conditions",)),
         ("could they inject his salivary glands", ("other_conditions",)),
-        ("is dysport the same as botox", ("other_medicines",)),
+        ("is myobloc the same as botox", ("other_medicines",)),
         ("she takes baclofen and is pregnant", ("other_medicines", "pregnancy")),
         ("do they use ultrasound to find the muscle", ("injection_technique",)),
         ("would a selective dorsal rhizotomy be better", ("other_treatments",)),

@@ -46,7 +46,7 @@ def test_topic_question_about_an_uncovered_subject_is_out_of_scope(model):
 
 def test_confidence_gate_question_is_out_of_scope_too(model):
     message = run(model, classified(
-        model, "is xeomin better", ("nlu_fallback", 0.6), ("ask_what_is_botox", 0.4),
+        model, "is myobloc better", ("nlu_fallback", 0.6), ("ask_what_is_botox", 0.4),
     ))
     assert message.get(INTENT)["name"] == "out_of_scope"
 
@@ -61,7 +61,7 @@ def test_red_flag_alarm_is_never_taken_away(model):
 
 def test_general_question_about_a_red_flag_symptom_is_left_to_the_classifier(model):
     message = run(model, classified(
-        model, "with dysport, can it cause trouble swallowing?", ("nlu_fallback", 0.5),
+        model, "with myobloc, can it cause trouble swallowing?", ("nlu_fallback", 0.5),
         ("ask_side_effects", 0.5),
     ))
     assert message.get("red_flags")["general_question"] is True
