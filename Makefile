@@ -130,7 +130,7 @@ lint: $(INSTALLED) ## ruff on the Python code
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 
 .PHONY: eval
-eval: $(MODEL) $(STOCK_NLU_MODEL) ## Held-out accuracy (ours vs Rasa's stock config), dev-set and blind-set outcomes over REST
+eval: $(MODEL) $(STOCK_NLU_MODEL) ## Held-out accuracy (ours vs stock), then each measurement set's outcome table over REST
 	@echo "== Rasa's stock default config (scripts/stock_config.yml), same data"
 	@$(BIN)/python scripts/evaluate.py heldout --model $(STOCK_NLU_MODEL) --brief
 	@echo "== The project's config (config.yml)"
@@ -139,6 +139,10 @@ eval: $(MODEL) $(STOCK_NLU_MODEL) ## Held-out accuracy (ours vs Rasa's stock con
 	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL)
 	@echo "== Blind set (tests/eval/faq-blind.tsv: written without the training data; never train on it)"
 	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/faq-blind.tsv
+	@echo "== Real wordings (tests/eval/real-wordings.tsv: sites that never feed training; never train on it)"
+	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/real-wordings.tsv
+	@echo "== Multi-part messages (tests/eval/multi-part.tsv: two or three questions in one message)"
+	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/multi-part.tsv
 
 $(STOCK_NLU_MODEL): $(INSTALLED) scripts/stock_config.yml $(shell find data/nlu -name '*.yml')
 	@$(BIN)/rasa train nlu --config scripts/stock_config.yml --nlu data/nlu --out models \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -12,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.buttons import topic_buttons
 from actions.debug_line import with_debug_line
 from clinic.content import answer_id_for_intent
+from clinic.message_parts import PARTS_KEY
 from clinic.resources import Resources, get_resources
 
 logger = logging.getLogger(__name__)
@@ -22,25 +24,86 @@ EMERGENCY_INTENT = "emergency"
 MIN_CHOICE_CONFIDENCE = 0.15
 #: A single likely topic (the second is implausible) is offered alone from this confidence.
 MIN_SINGLE_CHOICE_CONFIDENCE = 0.4
+#: The clarifying question offers at most this many topics (and "Something else").
+MAX_CHOICES = 3
+#: A message that asks several things gets this many answers; the rest are offered.
+MAX_ANSWERS_PER_MESSAGE = 2
+#: "and for the neck?", "what about blepharospasm?", "same for his legs?"
+FOLLOW_UP = re.compile(
+    r"^\s*(?:and|what about|how about|what if it'?s|same|also|for|in|with)\b", re.IGNORECASE
+)
+MAX_FOLLOW_UP_WORDS = 8
 
 
-def send_answer(
-    dispatcher: CollectingDispatcher, tracker: Tracker, resources: Resources, answer_id: str
+def send_answers(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    resources: Resources,
+    answer_ids: List[str],
 ) -> List[EventType]:
-    """Sends a vetted answer verbatim, its source line, and the disclaimer once."""
-    answer = resources.content.answers[answer_id]
-    # `kind` and `answer_id` let the web widget ask "Was this helpful?" for this answer id
-    # (other channels ignore them).
-    dispatcher.utter_message(text=resources.render(answer), kind="answer", answer_id=answer_id)
-    dispatcher.utter_message(text=resources.message("source_line", source=answer.source),
-                             kind="source", answer_id=answer_id)
-    events: List[EventType] = [SlotSet("last_answer_id", answer_id)]
+    """Sends vetted answers verbatim with their source lines, and the disclaimer once.
+
+    A message that asked several things gets its first two answers; the rest are offered as
+    buttons. When the question named a condition, an aspect answer is sent as that condition's
+    variant if one is written (content/variants.yml), otherwise as the general answer followed
+    by the note that the child's team confirms what applies.
+    """
+    condition = question_condition(tracker, resources)
+    sent = answer_ids[:MAX_ANSWERS_PER_MESSAGE]
+    for answer_id in sent:
+        entry, is_variant = resources.content.answer_for(answer_id, condition)
+        # `kind` and `answer_id` let the web widget ask "Was this helpful?" for this answer
+        # id (other channels ignore them).
+        dispatcher.utter_message(text=resources.render(entry), kind="answer",
+                                 answer_id=answer_id)
+        dispatcher.utter_message(text=resources.message("source_line", source=entry.source),
+                                 kind="source", answer_id=answer_id)
+        if condition and not is_variant and answer_id in resources.aspects:
+            dispatcher.utter_message(text=resources.message("condition_note"))
+        # Ids only: the message text may contain personal details.
+        logger.info("answered %s (status %s)", entry.id, entry.status)
+    if answer_ids[len(sent):]:
+        dispatcher.utter_message(
+            text=resources.message("more_parts"),
+            buttons=topic_buttons(resources.content, answer_ids[len(sent):]),
+        )
+    # The last answer sent is the one a follow-up ("and for the neck?") refers to.
+    events: List[EventType] = [SlotSet("last_answer_id", sent[-1])]
     if not tracker.get_slot("disclaimer_shown"):
         dispatcher.utter_message(text=resources.message("disclaimer"))
         events.append(SlotSet("disclaimer_shown", True))
-    # Ids only: the message text may contain personal details.
-    logger.info("answered %s (status %s)", answer_id, answer.status)
     return events
+
+
+def question_condition(tracker: Tracker, resources: Resources) -> Optional[str]:
+    """The condition (variant id) the parent's question named, if exactly one.
+
+    After a button click (a bare `/intent` payload) the question is the message before it.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if str(event.get("text") or "").startswith("/"):
+            continue
+        entities = (event.get("parse_data") or {}).get("entities") or []
+        return resources.entity_patterns.variant_condition(entities)
+    return None
+
+
+def follow_up_aspect(tracker: Tracker, resources: Resources) -> Optional[str]:
+    """The aspect answer a short follow-up naming a condition asks for again, if any.
+
+    "How long does it last?" then "and for the neck?": the parent wants how long it lasts for
+    neck dystonia, not the neck dystonia answer.
+    """
+    last = tracker.get_slot("last_answer_id")
+    text = str(tracker.latest_message.get("text") or "")
+    if last not in resources.aspects or not FOLLOW_UP.match(text):
+        return None
+    if len(text.split()) > MAX_FOLLOW_UP_WORDS:
+        return None
+    entities = tracker.latest_message.get("entities") or []
+    return last if resources.entity_patterns.variant_condition(entities) else None
 
 
 class ActionAnswerTopic(Action):
@@ -54,8 +117,11 @@ class ActionAnswerTopic(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        """Sends the vetted answer, or the cannot-answer message for an unknown topic."""
+        """Sends the vetted answer(s), or the cannot-answer message for an unknown topic."""
         resources = get_resources()
+        aspect = follow_up_aspect(tracker, resources)
+        if aspect:
+            return send_answers(dispatcher, tracker, resources, [aspect])
         intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
         answer_id = answer_id_for_intent(intent)
         if answer_id not in resources.content.answers:
@@ -63,11 +129,16 @@ class ActionAnswerTopic(Action):
             logger.error("no vetted answer for intent %s", intent)
             dispatcher.utter_message(text=resources.message("cannot_answer"))
             return []
-        return send_answer(dispatcher, tracker, resources, answer_id)
+        # A message that asked several things (clinic/message_parts.py): each part's answer.
+        parts = [
+            part for part in tracker.latest_message.get(PARTS_KEY) or []
+            if part in resources.content.answers
+        ]
+        return send_answers(dispatcher, tracker, resources, parts or [answer_id])
 
 
 class ActionClarify(Action):
-    """The confidence gate: asks which of two topics was meant, or hands over to the clinic."""
+    """The confidence gate: asks which topic was meant, or hands over to the clinic."""
 
     def name(self) -> str:
         """Action name used in the domain and rules."""
@@ -77,10 +148,12 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        """Offers the two most likely topics as buttons, or says it cannot answer.
+        """Offers the likely topics as buttons, or says it cannot answer.
 
-        The two are DIET's top two, or, when the second opinion names another intent than
-        DIET's top, DIET's top and the second opinion's.
+        The topics are DIET's top intent, the second opinion's when it differs, then DIET's
+        next ones: at most three, each with enough belief, plus "Something else" (a
+        clinician). Emergency guidance comes first if either classifier's top pick, or DIET's
+        second, is the emergency intent.
         """
         resources = get_resources()
         text = str(tracker.latest_message.get("text") or "")
@@ -89,36 +162,44 @@ class ActionClarify(Action):
             # (Red flags were checked before this, in the NLU pipeline.)
             dispatcher.utter_message(text=resources.message("bad_input"))
             return []
+        aspect = follow_up_aspect(tracker, resources)
+        if aspect:
+            return send_answers(dispatcher, tracker, resources, [aspect])
         ranking = [
-            (item.get("name"), float(item.get("confidence") or 0.0))
+            (str(item.get("name")), float(item.get("confidence") or 0.0))
             for item in tracker.latest_message.get("intent_ranking", [])
             if item.get("name") != "nlu_fallback"
         ]
-        candidates = ranking[:2]
         opinion = tracker.latest_message.get("second_opinion") or {}
-        if ranking and opinion.get("name") and opinion.get("name") != ranking[0][0]:
-            # The two classifiers disagree (components/second_opinion.py): offer each one's pick.
-            candidates = [ranking[0], (opinion["name"], float(opinion.get("confidence") or 0.0))]
-        top_two = [name for name, _ in candidates]
+        candidates = ranking[:1]
+        if opinion.get("name"):
+            # The second opinion's pick (components/second_opinion.py) comes next.
+            candidates.append((str(opinion["name"]), float(opinion.get("confidence") or 0.0)))
+        candidates += ranking[1:MAX_CHOICES]
+        top_two = [name for name, _ in ranking[:2]] + [name for name, _ in candidates[:2]]
         if EMERGENCY_INTENT in top_two:
             # Unsure, but possibly an emergency: emergency guidance costs little, a miss a lot.
             dispatcher.utter_message(text=resources.message("emergency"), kind="emergency")
             return []
 
-        choices = [
-            answer_id
-            for name, confidence in candidates
-            if (answer_id := answer_id_for_intent(name)) in resources.content.answers
-            and confidence >= MIN_CHOICE_CONFIDENCE
-        ]
-        worth_asking = len(choices) == 2 or (
+        choices: List[str] = []
+        for name, confidence in candidates:
+            answer_id = answer_id_for_intent(name)
+            if (
+                answer_id in resources.content.answers
+                and answer_id not in choices
+                and confidence >= MIN_CHOICE_CONFIDENCE
+            ):
+                choices.append(answer_id)
+        choices = choices[:MAX_CHOICES]
+        worth_asking = len(choices) >= 2 or (
             len(choices) == 1 and ranking[0][1] >= MIN_SINGLE_CHOICE_CONFIDENCE
             and answer_id_for_intent(ranking[0][0]) == choices[0]
         )
         area_topic = self._area_topic(tracker, resources)
         if area_topic and area_topic in choices:
             # "what about for the neck?": the body area names the topic among the likely two.
-            return send_answer(dispatcher, tracker, resources, area_topic)
+            return send_answers(dispatcher, tracker, resources, [area_topic])
         if worth_asking and not self._asked_already(tracker):
             buttons = topic_buttons(resources.content, choices)
             buttons.append(

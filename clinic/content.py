@@ -1,6 +1,7 @@
-"""Vetted content: the reviewed answers and conversation messages, loaded and validated.
+"""Vetted content: the reviewed answers, their condition variants and conversation messages.
 
-Every text a parent can read comes from `content/answers.yml` or `content/messages.yml`.
+Every text a parent can read comes from `content/answers.yml`, `content/variants.yml` or
+`content/messages.yml`.
 Loading checks every entry (required fields, ids, status, placeholders) and raises
 `ContentError` naming the file and the entry, so a broken content file stops `make train`,
 `make test` and the servers instead of reaching a parent.
@@ -11,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import yaml
 
-from clinic.paths import ANSWERS_FILE, MESSAGES_FILE
+from clinic.paths import ANSWERS_FILE, MESSAGES_FILE, VARIANTS_FILE
 from clinic.settings import TEMPLATE_FIELDS
 from clinic.yaml_files import read_mapping
 
@@ -71,6 +72,17 @@ class Content:
 
     answers: Dict[str, Entry]
     messages: Dict[str, Entry]
+    #: Condition variants of answers, by (answer id, condition id).
+    variants: Dict[Tuple[str, str], Entry] = field(default_factory=dict)
+
+    def answer_for(self, answer_id: str, condition: Optional[str]) -> Tuple[Entry, bool]:
+        """The answer to send for a condition: its variant when one exists, else the answer.
+
+        Returns:
+            The entry, and whether it is a variant (False: the general answer).
+        """
+        variant = self.variants.get((answer_id, condition or ""))
+        return (variant, True) if variant else (self.answers[answer_id], False)
 
     def message_for_intent(self, intent: str) -> Optional[Entry]:
         """The conversation message that replies to `intent`, if any."""
@@ -81,9 +93,11 @@ class Content:
 
 
 def load_content(
-    answers_file: Path = ANSWERS_FILE, messages_file: Path = MESSAGES_FILE
+    answers_file: Path = ANSWERS_FILE,
+    messages_file: Path = MESSAGES_FILE,
+    variants_file: Optional[Path] = VARIANTS_FILE,
 ) -> Content:
-    """Loads and validates both content files.
+    """Loads and validates the content files.
 
     Raises:
         ContentError: naming the file and entry at fault.
@@ -97,7 +111,43 @@ def load_content(
                 f"{messages_file}: entry '{message.id}': buttons name unknown answer id(s): "
                 f"{', '.join(unknown)}"
             )
-    return Content(answers=answers, messages=messages)
+    variants = _load_variants(Path(variants_file), answers) if variants_file else {}
+    return Content(answers=answers, messages=messages, variants=variants)
+
+
+def _load_variants(path: Path, answers: Mapping[str, Entry]) -> Dict[Tuple[str, str], Entry]:
+    """Condition variants: review fields like an answer, keyed by answer and condition.
+
+    Each variant's id is `<answer>_for_<condition>` (feedback and the answer report use it);
+    its title is the answer's, so buttons read the same.
+    """
+    if not path.exists():
+        return {}
+    raw = read_mapping(path, ContentError, "content file")
+    items = raw.get("variants")
+    if not isinstance(items, list):
+        raise ContentError(f"{path}: expected a list under 'variants:'")
+    variants: Dict[Tuple[str, str], Entry] = {}
+    for position, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise ContentError(f"{path}: entry #{position}: expected a mapping")
+        answer_id, condition = item.get("answer"), item.get("condition")
+        label = f"{path}: entry #{position} ({answer_id} for {condition})"
+        if answer_id not in answers:
+            raise ContentError(f"{label}: 'answer' must be an answer id of {ANSWERS_FILE.name}")
+        if not isinstance(condition, str) or not _ID.match(condition):
+            raise ContentError(f"{label}: 'condition' must be a lower_snake_case condition id")
+        fields = {k: v for k, v in item.items() if k not in ("answer", "condition")}
+        entry = _parse_entry(
+            path,
+            position,
+            {"id": f"{answer_id}_for_{condition}", "title": answers[answer_id].title, **fields},
+            with_title=True,
+        )
+        if (answer_id, condition) in variants:
+            raise ContentError(f"{label}: duplicate variant")
+        variants[(answer_id, condition)] = entry
+    return variants
 
 
 def _load_entries(path: Path, key: str, with_title: bool) -> Dict[str, Entry]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from clinic.paths import ENTITY_PATTERNS_FILE
 from clinic.yaml_files import read_mapping
@@ -20,6 +20,8 @@ class Term:
     id: str
     phrases: Tuple[str, ...]
     topic: Optional[str] = None
+    #: The condition whose answer variants apply (content/variants.yml), if any.
+    variant: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,20 @@ class EntityPatterns:
                 return term
         return None
 
+    def variant_condition(self, entities: Iterable[Mapping[str, Any]]) -> Optional[str]:
+        """The one condition whose answer variants apply to these Rasa entities, or None.
+
+        None when no named term has a variant, or when terms of different conditions are
+        named ("his neck and his legs"): then no variant is chosen for the parent.
+        """
+        found = {
+            term.variant
+            for entity in entities
+            if (term := self.term(str(entity.get("entity")), str(entity.get("value"))))
+            and term.variant
+        }
+        return found.pop() if len(found) == 1 else None
+
 
 def load_entity_patterns(path: Path = ENTITY_PATTERNS_FILE) -> EntityPatterns:
     """Loads and checks the entity pattern file; raises ValueError naming the problem."""
@@ -51,6 +67,7 @@ def load_entity_patterns(path: Path = ENTITY_PATTERNS_FILE) -> EntityPatterns:
                     id=item["id"],
                     phrases=tuple(" ".join(str(p).lower().split()) for p in item["phrases"]),
                     topic=item.get("topic"),
+                    variant=item.get("variant"),
                 )
             )
     ages = raw.get("age") or []

@@ -8,6 +8,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = PROJECT_ROOT / "content"
 ANSWERS_FILE = CONTENT_DIR / "answers.yml"
 MESSAGES_FILE = CONTENT_DIR / "messages.yml"
+VARIANTS_FILE = CONTENT_DIR / "variants.yml"
 ENTITY_PATTERNS_FILE = CONTENT_DIR / "entity_patterns.yml"
 SETTINGS_FILE = PROJECT_ROOT / "settings" / "clinic.yml"
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"

@@ -1,6 +1,7 @@
-"""Two changes to Rasa 3.6 internals, applied in the Rasa server when its channels are set up.
+"""Changes to Rasa 3.6 internals, applied in the Rasa server when its channels are set up.
 
-Both replace module-level behaviour that Rasa offers no setting for; both keep Rasa's semantics.
+Each replaces behaviour that Rasa offers no setting for. They are written against the pinned
+Rasa version and refuse to apply to another one (`PINNED_RASA_VERSION`).
 
 * The action server timeout: Rasa waits 300 s for a custom action (`DEFAULT_REQUEST_TIMEOUT`,
   read on every call). A parent should not wait that long for the apology: it becomes
@@ -10,6 +11,9 @@ Both replace module-level behaviour that Rasa offers no setting for; both keep R
   the REST channel, that schema check alone was 10 % of the Rasa server's CPU per message.
   The response is now checked with one validator built (and its schema checked) once; when it
   finds a problem, Rasa's own check runs, so errors read exactly as before.
+* Messages that ask more than one thing: the NLU graph parses the whole message and each of its
+  question parts in one run (one batch through the same pipeline, red-flag rules included), and
+  clinic/message_parts.py combines the results. A message of one question costs what it did.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import os
 from functools import lru_cache
 from typing import Any, Dict, Text
 
+#: The Rasa version these changes were written and tested against.
+PINNED_RASA_VERSION = "3.6.21"
 ACTION_TIMEOUT_ENV = "ACTION_TIMEOUT_SECONDS"
 DEFAULT_ACTION_TIMEOUT = 10.0
 
@@ -34,8 +40,20 @@ def _response_validator() -> Any:
 
 
 def tune_rasa_runtime() -> None:
-    """Applies both changes (idempotent)."""
+    """Applies the changes (idempotent).
+
+    Raises:
+        RuntimeError: when the installed Rasa is not the pinned version.
+    """
+    import rasa
     import rasa.core.actions.action as rasa_action
+
+    if rasa.__version__ != PINNED_RASA_VERSION:
+        raise RuntimeError(
+            f"clinic/rasa_runtime.py patches Rasa {PINNED_RASA_VERSION} internals, but Rasa "
+            f"{rasa.__version__} is installed: install the pinned version (requirements.lock)"
+        )
+    _parse_message_parts()
 
     rasa_action.DEFAULT_REQUEST_TIMEOUT = float(  # type: ignore[attr-defined]
         os.environ.get(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
@@ -52,3 +70,52 @@ def tune_rasa_runtime() -> None:
 
     validate_action_result._clinic_cached = True  # type: ignore[attr-defined]
     remote._validate_action_result = validate_action_result  # type: ignore[method-assign]
+
+
+def _parse_message_parts() -> None:
+    """Parses a multi-part message's question parts with it, in the same graph run."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+
+    from clinic.message_parts import combine, question_parts
+    from clinic.resources import get_resources
+
+    if getattr(MessageProcessor._parse_message_with_graph, "_clinic_parts", False):
+        return
+    rasa_parse = MessageProcessor._parse_message_with_graph
+
+    def parse_message_with_graph(
+        self: Any, message: Any, tracker: Any, only_output_properties: bool = True
+    ) -> Dict[Text, Any]:
+        text = message.text or ""
+        questions, has_background = ([], False) if text.startswith("/") else question_parts(text)
+        if not questions:
+            return rasa_parse(self, message, tracker, only_output_properties)
+        extra = [
+            UserMessage(q, sender_id=message.sender_id, input_channel=message.input_channel)
+            for q in questions
+        ]
+        target = self.model_metadata.nlu_target
+        results = self.graph_runner.run(
+            inputs={PLACEHOLDER_MESSAGE: [message, *extra], PLACEHOLDER_TRACKER: tracker},
+            targets=[target],
+        )
+        parsed = [
+            {
+                "text": "",
+                "intent": {"name": None, "confidence": 0.0},
+                "entities": [],
+                **item.as_dict(only_output_properties=only_output_properties),
+            }
+            for item in results[target]
+        ]
+        return combine(
+            parsed[0],
+            list(zip(questions, parsed[1:], strict=True)),
+            has_background,
+            get_resources().content.answers,
+        )
+
+    parse_message_with_graph._clinic_parts = True  # type: ignore[attr-defined]
+    MessageProcessor._parse_message_with_graph = parse_message_with_graph  # type: ignore

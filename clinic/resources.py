@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import FrozenSet
 
+from clinic.aspects import read_aspect_file
 from clinic.content import Content, Entry, load_content
 from clinic.entity_patterns import EntityPatterns, load_entity_patterns
 from clinic.settings import ClinicSettings, load_settings
@@ -21,6 +23,8 @@ class Resources:
     content: Content
     settings: ClinicSettings
     entity_patterns: EntityPatterns
+    #: Answer ids that are aspects of the treatment (content/aspects.yml).
+    aspects: FrozenSet[str] = frozenset()
 
     def render(self, entry: Entry, **extra: str) -> str:
         """An entry's text with clinic settings (and `extra` values) filled in."""
@@ -38,4 +42,5 @@ def get_resources() -> Resources:
         content=load_content(),
         settings=load_settings(),
         entity_patterns=load_entity_patterns(),
+        aspects=frozenset(read_aspect_file()[0]),
     )

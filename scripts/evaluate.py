@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -150,57 +151,119 @@ def evaluate_safety(model: Path, dev_set: Path, require_full_recall: bool) -> in
     return 0
 
 
-def classify_replies(replies: List[Dict[str, Any]], resources: Resources) -> str:
-    """The outcome of one reply list: 'emergency', 'a:<id>', 'clarify', 'escalate' or 'other'."""
+@dataclass(frozen=True)
+class Outcome:
+    """What the assistant did with one question, read off its replies."""
+
+    kind: str  # "emergency", "answer", "clarify", "escalate" or "other"
+    answers: Tuple[str, ...] = ()  # answer ids sent, in order (a variant counts as its answer)
+    offered: Tuple[str, ...] = ()  # answer ids offered as buttons (clarify or more_parts)
+
+    def __str__(self) -> str:
+        if self.kind == "answer":
+            return "+".join(f"a:{a}" for a in self.answers)
+        if self.kind == "clarify":
+            return "clarify(" + ",".join(self.offered) + ")"
+        return self.kind
+
+
+def classify_replies(replies: List[Dict[str, Any]], resources: Resources) -> Outcome:
+    """The outcome of one reply list, matched against the vetted texts verbatim."""
     texts = [reply.get("text", "") for reply in replies]
+    offered = tuple(
+        answer_id_for_intent(b["payload"].lstrip("/")) or ""
+        for r in replies
+        for b in r.get("buttons", []) or []
+        if answer_id_for_intent(b.get("payload", "").lstrip("/"))
+    )
     if resources.message("emergency") in texts:
-        return "emergency"
-    for answer_id, answer in resources.content.answers.items():
-        if resources.render(answer) in texts:
-            return f"a:{answer_id}"
+        return Outcome("emergency")
+    entries = [(a.id, a) for a in resources.content.answers.values()] + [
+        (answer_id, entry) for (answer_id, _), entry in resources.content.variants.items()
+    ]
+    rendered = {resources.render(entry): answer_id for answer_id, entry in entries}
+    answers = tuple(rendered[text] for text in texts if text in rendered)
+    if answers:
+        return Outcome("answer", answers, offered)
     if resources.message("clarify") in texts:
-        return "clarify"
+        return Outcome("clarify", (), offered)
     if any(resources.message(m) in texts for m in ESCALATION_MESSAGES):
-        return "escalate"
+        return Outcome("escalate")
+    return Outcome("other")
+
+
+#: The columns of every set's table, in order.
+VERDICTS = (
+    "right", "one click", "wrong", "asked, wrong options", "handed over", "other",
+)
+
+
+def verdict(expected: List[str], outcome: Outcome) -> str:
+    """How an outcome counts against the expected outcomes of a question.
+
+    `expected` lists acceptable outcomes (`a:<id>`, `escalate`, `emergency`); one entry
+    joining answers with "+" (`a:safety+a:duration_of_effect`) asks for all of them: the
+    first two sent and any further ones offered.
+    """
+    if outcome.kind == "emergency":
+        return "right" if "emergency" in expected else "wrong"
+    if outcome.kind == "answer":
+        wanted = [e for e in expected if "+" in e]
+        if wanted:
+            required = [part[2:] for part in wanted[0].split("+")]
+            sent_ok = set(outcome.answers) == set(required[:2])
+            offered_ok = set(required[2:]) <= set(outcome.offered)
+            if sent_ok and offered_ok:
+                return "right"
+            if set(outcome.answers) <= set(required):
+                return "one click"  # part of it answered, nothing wrong said
+            return "wrong"
+        return "right" if all(f"a:{a}" in expected for a in outcome.answers) else "wrong"
+    if outcome.kind == "clarify":
+        acceptable = {e[2:] for e in expected if e.startswith("a:")} | {
+            part[2:] for e in expected if "+" in e for part in e.split("+")
+        }
+        return "one click" if acceptable & set(outcome.offered) else "asked, wrong options"
+    if outcome.kind == "escalate":
+        return "right" if "escalate" in expected else "handed over"
     return "other"
 
 
-def evaluate_devset(services: RunningServices, dev_set: Path) -> int:
-    """Prints dev-set outcomes; returns 0 (measurement only)."""
-    resources = get_resources()
+def read_question_set(path: Path) -> List[Tuple[List[str], str]]:
+    """(expected outcomes, question) of a measurement set: expected<TAB>question[<TAB>source]."""
     rows = []
-    for line in dev_set.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        expected, question = line.split("\t", 1)
-        replies = services.send(f"eval-{uuid.uuid4().hex}", question)
-        outcome = classify_replies(replies, resources)
-        offered = [
-            answer_id_for_intent(b["payload"].lstrip("/")) or ""
-            for r in replies
-            for b in r.get("buttons", []) or []
-        ]
-        rows.append((expected.split(","), outcome, offered, question))
+        expected, question = line.split("\t")[:2]
+        rows.append(([e.strip() for e in expected.split(",")], question))
+    return rows
 
-    counts = collections.Counter()
-    print(f"\n{'result':8} {'outcome':28} expected | question")
-    for expected, outcome, offered, question in rows:
-        if outcome in expected:
-            verdict = "correct"
-        elif outcome == "clarify" and any(f"a:{o}" in expected for o in offered):
-            verdict = "clarify+"  # one click away from a right answer; nothing wrong said
-        elif outcome.startswith("a:") or (outcome == "emergency"):
-            verdict = "WRONG"
-        else:
-            verdict = "miss"  # a safe hand-over or question where an answer was expected
-        counts[verdict] += 1
-        print(f"{verdict:8} {outcome:28} {','.join(expected)} | {question}")
+
+def evaluate_devset(services: RunningServices, dev_set: Path, summary_only: bool) -> int:
+    """Prints a measurement set's outcome table; returns 0 (measurement only)."""
+    resources = get_resources()
+    counts: collections.Counter = collections.Counter()
+    emergencies = false_alarms = missed = 0
+    lines = []
+    rows = read_question_set(dev_set)
+    for expected, question in rows:
+        outcome = classify_replies(services.send(f"eval-{uuid.uuid4().hex}", question), resources)
+        result = verdict(expected, outcome)
+        counts[result] += 1
+        emergencies += outcome.kind == "emergency"
+        false_alarms += outcome.kind == "emergency" and "emergency" not in expected
+        missed += "emergency" in expected and outcome.kind != "emergency"
+        lines.append(f"{result:20} {str(outcome):40} {','.join(expected)} | {question}")
+    if not summary_only:
+        print(f"\n{'result':20} {'outcome':40} expected | question")
+        print("\n".join(lines))
     total = len(rows)
-    print(
-        f"\nDev set ({total} questions): correct {counts['correct'] / total:.3f}, "
-        f"correct after one clarifying click {counts['clarify+'] / total:.3f}, "
-        f"safe miss {counts['miss'] / total:.3f}, wrong answer {counts['WRONG'] / total:.3f}"
-    )
+    print(f"\n{dev_set.name} ({total} questions, through REST):")
+    print("| " + " | ".join(VERDICTS) + " | emergencies | false alarms | missed emergencies |")
+    print("|" + "---|" * (len(VERDICTS) + 3))
+    print("| " + " | ".join(f"{counts[v] / total:.1%}" for v in VERDICTS)
+          + f" | {emergencies} | {false_alarms} | {missed} |")
     return 0
 
 
@@ -215,6 +278,8 @@ def main() -> int:
                         help="safety: exit 1 on any missed emergency or false alarm")
     parser.add_argument("--url", help="a running Rasa server (default: start one)")
     parser.add_argument("--dev-set", type=Path, default=DEV_SET)
+    parser.add_argument("--summary-only", action="store_true",
+                        help="devset: the table only, no question (for sets kept unseen)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -224,11 +289,13 @@ def main() -> int:
     if args.what == "safety":
         return evaluate_safety(args.model, args.dev_set, args.require_full_recall)
     if args.url:
-        return evaluate_devset(RunningServices(args.url, "", None, {}), args.dev_set)
+        return evaluate_devset(
+            RunningServices(args.url, "", None, {}), args.dev_set, args.summary_only
+        )
     with tempfile.TemporaryDirectory() as work_dir, running_services(
         args.model, Path(work_dir)
     ) as services:
-        return evaluate_devset(services, args.dev_set)
+        return evaluate_devset(services, args.dev_set, args.summary_only)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,22 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from clinic.aspects import ASPECTS_FILE, read_aspect_file  # noqa: E402
 from clinic.content import (  # noqa: E402
+    Content,
     ContentError,
     check_nlu_coverage,
     count_nlu_examples,
     load_content,
 )
-from clinic.entity_patterns import load_entity_patterns  # noqa: E402
-from clinic.paths import ANSWERS_FILE, MESSAGES_FILE, NLU_DIR, PROJECT_ROOT  # noqa: E402
+from clinic.entity_patterns import EntityPatterns, load_entity_patterns  # noqa: E402
+from clinic.paths import (  # noqa: E402
+    ANSWERS_FILE,
+    MESSAGES_FILE,
+    NLU_DIR,
+    PROJECT_ROOT,
+    VARIANTS_FILE,
+)
 from clinic.settings import SettingsError, load_settings  # noqa: E402
 
 #: Every vetted answer needs at least this many training examples.
@@ -42,6 +50,35 @@ def rule_intents(rules_dir: Path) -> set:
     return intents
 
 
+def check_conditions(
+    content: Content, patterns: EntityPatterns, aspects: dict, condition_answers: dict
+) -> List[str]:
+    """Aspects, condition answers and variants name answers and conditions that exist."""
+    conditions = {term.variant for term in patterns.terms if term.variant}
+    problems = [
+        f"{ASPECTS_FILE}: aspect '{aspect}' is not an answer id"
+        for aspect in aspects if aspect not in content.answers
+    ]
+    for answer_id, condition in condition_answers.items():
+        if answer_id not in content.answers or condition not in conditions:
+            problems.append(
+                f"{ASPECTS_FILE}: condition_answers '{answer_id}: {condition}' needs an answer "
+                f"id and a condition some entity pattern has as `variant`"
+            )
+    for answer_id, condition in content.variants:
+        if condition not in conditions:
+            problems.append(
+                f"{VARIANTS_FILE}: variant '{answer_id}' for '{condition}': no entity pattern "
+                f"has `variant: {condition}`, so it can never be sent"
+            )
+        if answer_id not in aspects:
+            problems.append(
+                f"{VARIANTS_FILE}: variant of '{answer_id}': only aspects ({ASPECTS_FILE.name}) "
+                "have condition variants"
+            )
+    return problems
+
+
 def main() -> int:
     """Runs all checks and prints the problems found."""
     problems: List[str] = []
@@ -50,14 +87,17 @@ def main() -> int:
     except SettingsError as exc:
         problems.append(str(exc))
     try:
-        load_entity_patterns()
+        patterns = load_entity_patterns()
+        aspects, condition_answers = read_aspect_file()
     except ValueError as exc:
-        problems.append(str(exc))
+        print(f"content validation failed:\n  {exc}", file=sys.stderr)
+        return 1
     try:
         content = load_content()
     except ContentError as exc:
         print(f"content validation failed:\n  {exc}", file=sys.stderr)
         return 1
+    problems += check_conditions(content, patterns, aspects, condition_answers)
 
     counts = count_nlu_examples(sorted(NLU_DIR.glob("**/*.yml")))
     problems += check_nlu_coverage(content, counts, MIN_EXAMPLES_PER_ANSWER)

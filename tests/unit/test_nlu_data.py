@@ -9,6 +9,8 @@ from clinic.paths import NLU_DIR, PROJECT_ROOT
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "nlu"
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev-questions.tsv"
 BLIND_SET = PROJECT_ROOT / "tests" / "eval" / "faq-blind.tsv"
+REAL_SET = PROJECT_ROOT / "tests" / "eval" / "real-wordings.tsv"
+MULTI_PART_SET = PROJECT_ROOT / "tests" / "eval" / "multi-part.tsv"
 
 
 def normalise(text: str) -> str:
@@ -18,7 +20,7 @@ def normalise(text: str) -> str:
 
 def questions(path: Path) -> list:
     return [
-        normalise(line.split("\t", 1)[1])
+        normalise(line.split("\t")[1])
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#") and "\t" in line
     ]
@@ -62,3 +64,32 @@ def test_no_blind_question_is_in_training():
     blind = questions(BLIND_SET)
     assert len(blind) >= 100
     assert sorted(set(blind) & set(examples(NLU_DIR))) == []
+
+
+def test_no_real_wording_is_in_training():
+    real = questions(REAL_SET)
+    assert len(real) >= 150
+    assert sorted(set(real) & set(examples(NLU_DIR))) == []
+
+
+def test_real_wordings_name_their_source():
+    rows = [line.split("\t") for line in REAL_SET.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert [row for row in rows if len(row) != 3 or not row[2].startswith("http")] == []
+
+
+def test_real_wording_sources_never_feed_training():
+    """Split by source: no site the measurement set comes from is named by a training file."""
+    sites = {
+        re.sub(r"^www\.", "", line.split("\t")[2].split("/")[2])
+        for line in REAL_SET.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    training_text = " ".join(p.read_text(encoding="utf-8") for p in NLU_DIR.glob("*.yml"))
+    assert sorted(site for site in sites if site in training_text) == []
+
+
+def test_no_multi_part_question_is_in_training():
+    multi = questions(MULTI_PART_SET)
+    assert len(multi) >= 30
+    assert sorted(set(multi) & set(examples(NLU_DIR))) == []

@@ -185,3 +185,109 @@ async def test_answer_and_source_carry_the_answer_id_for_the_widget(
     await ActionAnswerTopic().run(dispatcher, tracker_factory("ask_pain"), {})
     markers = [(m.get("kind"), m.get("answer_id")) for m in dispatcher.messages]
     assert markers == [("answer", "pain"), ("source", "pain"), (None, None)]
+
+
+EYELID = [{"entity": "body_area", "value": "eyelid", "start": 20, "end": 27}]
+NECK = [{"entity": "body_area", "value": "neck", "start": 12, "end": 16}]
+
+
+async def test_condition_variant_is_sent_for_an_aspect_question(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory("ask_onset", "how soon for the eyelids", entities=EYELID)
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    variant = resources.content.variants[("onset", "blepharospasm")]
+    assert texts(dispatcher)[:2] == [variant.text, f"Source: {variant.source}"]
+    assert dispatcher.messages[0]["answer_id"] == "onset"
+
+
+async def test_aspect_without_variant_gets_general_answer_and_note(
+    tracker_factory, dispatcher, resources
+):
+    assert ("repeat_injections", "cervical_dystonia") not in resources.content.variants
+    tracker = tracker_factory("ask_repeat_injections", "how often for the neck", entities=NECK)
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    answer = resources.content.answers["repeat_injections"]
+    assert texts(dispatcher)[:3] == [
+        answer.text, f"Source: {answer.source}", resources.message("condition_note"),
+    ]
+
+
+async def test_non_aspect_answer_gets_no_condition_note(tracker_factory, dispatcher, resources):
+    tracker = tracker_factory("ask_what_is_botox", "what is botox for the neck", entities=NECK)
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    assert resources.message("condition_note") not in texts(dispatcher)
+
+
+async def test_two_part_message_gets_both_answers_and_one_disclaimer(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory("ask_safety", "is it safe? and how long does it last?")
+    tracker.latest_message["parts"] = ["safety", "duration_of_effect"]
+    events = await ActionAnswerTopic().run(dispatcher, tracker, {})
+    safety, duration = (resources.content.answers[a] for a in ("safety", "duration_of_effect"))
+    assert texts(dispatcher) == [
+        safety.text, f"Source: {safety.source}",
+        duration.text, f"Source: {duration.source}",
+        resources.message("disclaimer"),
+    ]
+    assert events[0] == {"event": "slot", "name": "last_answer_id",
+                         "value": "duration_of_effect", "timestamp": None}
+
+
+async def test_third_part_is_offered_not_answered(tracker_factory, dispatcher, resources):
+    tracker = tracker_factory("ask_pain", "does it hurt? how long? how often?",
+                              slots={"disclaimer_shown": True})
+    tracker.latest_message["parts"] = ["pain", "duration_of_effect", "repeat_injections"]
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    assert texts(dispatcher)[-1] == resources.message("more_parts")
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == [
+        "/ask_repeat_injections"
+    ]
+
+
+async def test_follow_up_naming_a_condition_reuses_the_aspect(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory("ask_neck_dystonia", "and for the neck?", entities=NECK,
+                              slots={"last_answer_id": "duration_of_effect"})
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    variant = resources.content.variants[("duration_of_effect", "cervical_dystonia")]
+    assert texts(dispatcher)[0] == variant.text
+
+
+async def test_follow_up_after_a_condition_answer_stays_on_the_condition(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory("ask_neck_dystonia", "and for the neck?", entities=NECK,
+                              slots={"last_answer_id": "what_is_botox"})
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    assert texts(dispatcher)[0] == resources.content.answers["neck_dystonia"].text
+
+
+async def test_button_click_keeps_the_condition_of_the_question(
+    tracker_factory, dispatcher, resources
+):
+    question = {"event": "user", "text": "does it hurt for the eyelids",
+                "parse_data": {"entities": EYELID}}
+    tracker = tracker_factory("ask_pain", "/ask_pain", events=[question])
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    assert texts(dispatcher)[0] == resources.content.variants[("pain", "blepharospasm")].text
+
+
+async def test_clarify_offers_up_to_three_topics_and_something_else(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory(
+        "nlu_fallback", "when does it work",
+        ranking=ranking(("ask_onset", 0.4), ("ask_duration_of_effect", 0.3),
+                        ("ask_procedure_duration", 0.2), ("ask_pain", 0.1)),
+    )
+    tracker.latest_message["second_opinion"] = {"name": "ask_repeat_injections",
+                                                "confidence": 0.5}
+    await ActionClarify().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert [b["payload"] for b in message["buttons"]] == [
+        "/ask_onset", "/ask_repeat_injections", "/ask_duration_of_effect", "/request_human",
+    ]
+    assert message["buttons"][-1]["title"] == resources.message("clarify_none")

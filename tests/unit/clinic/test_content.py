@@ -168,3 +168,54 @@ def test_message_button_must_name_an_answer(tmp_path):
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(ContentError, match="not found"):
         load_content(tmp_path / "absent.yml", MESSAGES_FILE)
+
+
+def test_variants_are_loaded_with_review_fields(content):
+    assert content.variants
+    for (answer_id, condition), variant in content.variants.items():
+        assert answer_id in content.answers
+        assert variant.id == f"{answer_id}_for_{condition}"
+        assert variant.status == "needs_review" and variant.source and variant.reviewed_by
+        assert 30 <= len(variant.text.split()) <= 95, variant.id
+        assert variant.text.endswith(TIER_2_ENDING), variant.id
+
+
+def test_a_side_effects_variant_keeps_the_emergency_signs(content):
+    for (answer_id, _), variant in content.variants.items():
+        if answer_id == "side_effects":
+            assert "emergency help at once" in variant.text, variant.id
+            assert "double vision" in variant.text and "drooping eyelids" in variant.text
+
+
+def test_answer_for_falls_back_to_the_general_answer(content):
+    assert content.answer_for("onset", "blepharospasm") == (
+        content.variants[("onset", "blepharospasm")], True)
+    assert content.answer_for("onset", "no_such_condition") == (content.answers["onset"], False)
+    assert content.answer_for("onset", None) == (content.answers["onset"], False)
+
+
+VARIANT = """\
+variants:
+  - answer: {answer}
+    condition: {condition}
+    text: Some vetted text.
+    source: "A leaflet"
+    status: needs_review
+    reviewed_by: "Reviewer"
+    reviewed_on: 2026-12-02
+"""
+
+
+@pytest.mark.parametrize(("answer", "condition", "problem"), [
+    ("no_such_answer", "blepharospasm", "'answer' must be an answer id"),
+    ("onset", "Blepharo Spasm", "'condition' must be"),
+])
+def test_bad_variant_is_named(tmp_path, answer, condition, problem):
+    answers = write_answers(tmp_path, ENTRY.format(id="onset"))
+    messages = tmp_path / "messages.yml"
+    messages.write_text("messages:\n" + ENTRY.format(id="greet").replace("    title: A title\n", ""))
+    variants = tmp_path / "variants.yml"
+    variants.write_text(VARIANT.format(answer=answer, condition=condition))
+    assert load_content(answers, messages, None).variants == {}
+    with pytest.raises(ContentError, match=problem):
+        load_content(answers, messages, variants)

@@ -1,0 +1,98 @@
+"""Aspects of the treatment named in a message, found by rules (content/aspects.yml).
+
+"How soon will we see a difference for his neck?" names a condition (the neck: cervical
+dystonia) and an aspect (onset). The classifiers, trained on one intent per answer, hesitate
+between the condition's answer and the aspect's. The reviewed phrase lists here say which
+aspect the words ask about; components/aspect_resolver.py uses them only to choose among the
+intents the classifiers themselves found likely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Tuple
+
+from clinic.content import ANSWER_INTENT_PREFIX, answer_id_for_intent
+from clinic.paths import CONTENT_DIR
+from clinic.yaml_files import read_mapping
+
+if TYPE_CHECKING:  # spaCy is imported by the NLU pipeline only, not by the action server.
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+ASPECTS_FILE = CONTENT_DIR / "aspects.yml"
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def read_aspect_file(path: Path = ASPECTS_FILE) -> Tuple[Dict[str, list], Dict[str, str]]:
+    """The aspects' phrase lists and the condition answers, checked for shape."""
+    raw = read_mapping(Path(path), ValueError, "aspect file")
+    aspects = raw.get("aspects") or {}
+    if not isinstance(aspects, dict) or not aspects:
+        raise ValueError(f"{path}: no aspects")
+    for aspect, phrases in aspects.items():
+        if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise ValueError(f"{path}: aspect '{aspect}' needs a list of phrases")
+    conditions = raw.get("condition_answers") or {}
+    if not isinstance(conditions, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in conditions.items()
+    ):
+        raise ValueError(f"{path}: condition_answers must map answer ids to condition ids")
+    return aspects, conditions
+
+
+@dataclass
+class AspectDetector:
+    """Finds the aspects a spaCy doc made by `nlp` asks about."""
+
+    nlp: Language
+    path: Path = ASPECTS_FILE
+    condition_answers: Dict[str, str] = field(init=False)
+    _matcher: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Reads the aspect file and compiles one lemma matcher for all its phrases."""
+        from spacy.matcher import PhraseMatcher
+
+        aspects, self.condition_answers = read_aspect_file(self.path)
+        self._matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
+        for aspect, phrases in aspects.items():
+            # Lemmas of the lowercased phrase, made by the same pipeline as the messages.
+            self._matcher.add(str(aspect), [self.nlp(p.lower()) for p in phrases])
+
+    def aspects(self, doc: Doc) -> Tuple[str, ...]:
+        """The aspects (answer ids) `doc` asks about (sorted, no duplicates)."""
+        return tuple(sorted({self.nlp.vocab.strings[m] for m, _, _ in self._matcher(doc)}))
+
+    def resolve(
+        self,
+        intent: Optional[str],
+        candidates: Sequence[str],
+        aspects: Iterable[str],
+        condition: Optional[str],
+    ) -> Optional[str]:
+        """The aspect intent the message asks for, when the words settle it, else None.
+
+        Args:
+            intent: the intent after the confidence gate (`nlu_fallback` when it hesitated).
+            candidates: the intents the classifiers found likely, best first.
+            aspects: what `aspects()` found in the message.
+            condition: the condition named in the message (entity `variant`), if any.
+
+        Exactly one aspect must be named and its intent must be among `candidates`: the rules
+        choose between the classifiers' own guesses, never against both. The intent changes
+        when the gate hesitated, or when the classifiers settled on a condition's answer but
+        the message names a condition and asks about an aspect of its treatment.
+        """
+        named = sorted(set(aspects))
+        if len(named) != 1:
+            return None
+        aspect_intent = ANSWER_INTENT_PREFIX + named[0]
+        if aspect_intent == intent or aspect_intent not in candidates:
+            return None
+        if intent == FALLBACK_INTENT:
+            return aspect_intent
+        if condition and answer_id_for_intent(intent) in self.condition_answers:
+            return aspect_intent
+        return None

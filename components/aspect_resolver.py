@@ -1,0 +1,90 @@
+"""Rasa graph component: a question about one aspect for a named condition gets the aspect.
+
+"Does it hurt for the eyelids?" asks about pain, for blepharospasm. Classifiers trained on one
+intent per answer split their belief between the condition's answer (eyelid_spasm) and the
+aspect's (pain), so the gate asks, or answers the condition. When the reviewed aspect phrases
+(content/aspects.yml) name exactly one aspect and the classifiers found that aspect likely
+too, this component sets the aspect's intent; the answer action then sends the condition's
+variant of it (content/variants.yml) or the general answer with the note that the child's team
+confirms what applies. It runs after the confidence gate and before the red-flag override,
+which can still turn any message into an emergency; the scope guard runs after it too.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.utils.spacy_utils import SpacyModel
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
+
+from clinic.aspects import FALLBACK_INTENT, AspectDetector
+from clinic.entity_patterns import EntityPatterns, load_entity_patterns
+from components.red_flag_override import set_top_intent
+from components.rule_component import RuleComponent
+from components.second_opinion import SECOND_OPINION_KEY
+
+#: Where the finding is put on the parse result (aspect ids and condition id only).
+ASPECT_KEY = "aspect"
+#: How many of DIET's ranked intents count as likely: with a condition named, the condition's
+#: answer takes most of the belief, so the aspect may be third; without one, only the two
+#: the clarifying question would offer.
+CANDIDATES_WITH_CONDITION = 3
+CANDIDATES_WITHOUT_CONDITION = 2
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER,
+    is_trainable=False,
+    model_from="SpacyNLP",
+)
+class AspectResolver(RuleComponent[Tuple[AspectDetector, EntityPatterns]]):
+    """Sets the aspect's intent when the words and the classifiers point to it together."""
+
+    def compile_detector(self, nlp: Language) -> Tuple[AspectDetector, EntityPatterns]:
+        """Compiles content/aspects.yml and reads the entity patterns' conditions."""
+        return AspectDetector(nlp), load_entity_patterns()
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        """Finds each message's aspects and condition, and settles the intent when it can."""
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            if doc is None:
+                continue
+            detector, patterns = self.detector(model)
+            aspects = detector.aspects(doc)
+            condition = patterns.variant_condition(message.get(ENTITIES) or [])
+            intent = (message.get(INTENT) or {}).get("name")
+            resolved = detector.resolve(
+                intent, self._candidates(message, condition), aspects, condition
+            )
+            if resolved:
+                set_top_intent(message, resolved, confidence=self._confidence(message, resolved))
+            message.set(
+                ASPECT_KEY,
+                {"aspects": list(aspects), "condition": condition, "resolved": bool(resolved)},
+                add_to_output=True,
+            )
+        return messages
+
+    @staticmethod
+    def _candidates(message: Message, condition: Optional[str]) -> List[str]:
+        depth = CANDIDATES_WITH_CONDITION if condition else CANDIDATES_WITHOUT_CONDITION
+        ranked = [
+            str(item.get("name"))
+            for item in message.get(INTENT_RANKING_KEY) or []
+            if item.get("name") != FALLBACK_INTENT
+        ][:depth]
+        opinion = (message.get(SECOND_OPINION_KEY) or {}).get("name")
+        return ranked + ([str(opinion)] if opinion else [])
+
+    @staticmethod
+    def _confidence(message: Message, intent: str) -> float:
+        """DIET's own confidence in the chosen intent (the ranking keeps it)."""
+        for item in message.get(INTENT_RANKING_KEY) or []:
+            if item.get("name") == intent:
+                return float(item.get("confidence") or 0.0)
+        return 0.0
