@@ -213,7 +213,8 @@ variants:
 def test_bad_variant_is_named(tmp_path, answer, condition, problem):
     answers = write_answers(tmp_path, ENTRY.format(id="onset"))
     messages = tmp_path / "messages.yml"
-    messages.write_text("messages:\n" + ENTRY.format(id="greet").replace("    title: A title\n", ""))
+    greet = ENTRY.format(id="greet").replace("    title: A title\n", "")
+    messages.write_text("messages:\n" + greet)
     variants = tmp_path / "variants.yml"
     variants.write_text(VARIANT.format(answer=answer, condition=condition))
     assert load_content(answers, messages, None).variants == {}
