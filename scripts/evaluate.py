@@ -253,7 +253,7 @@ def evaluate_devset(services: RunningServices, dev_set: Path, summary_only: bool
         counts[result] += 1
         emergencies += outcome.kind == "emergency"
         false_alarms += outcome.kind == "emergency" and "emergency" not in expected
-        missed += "emergency" in expected and outcome.kind != "emergency"
+        missed += expected == ["emergency"] and outcome.kind != "emergency"
         lines.append(f"{result:20} {str(outcome):40} {','.join(expected)} | {question}")
     if not summary_only:
         print(f"\n{'result':20} {'outcome':40} expected | question")
