@@ -74,3 +74,14 @@ def test_trained_emergency_intent_is_kept_when_rules_find_nothing(model):
     ranking = [{"name": "emergency", "confidence": 0.9}]
     message = run(model, classified(model, "something is very wrong with my son", ranking))
     assert message.get(INTENT)["name"] == "emergency"
+
+
+def test_background_mention_withdraws_a_classifier_emergency(model):
+    # "he has seizures" is background here: the question goes to the confidence gate.
+    message = run(model, classified(model, "he has seizures, can he still have botox?", [
+        {"name": "emergency", "confidence": 0.7},
+        {"name": "ask_candidates", "confidence": 0.25},
+    ]))
+    assert message.get(INTENT)["name"] == "nlu_fallback"
+    assert message.get("red_flags")["background"] is True
+    assert "emergency" not in [i["name"] for i in message.get(INTENT_RANKING_KEY)]
