@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from clinic.content import ANSWER_INTENT_PREFIX, answer_id_for_intent
 from clinic.paths import CONTENT_DIR
@@ -25,8 +25,17 @@ ASPECTS_FILE = CONTENT_DIR / "aspects.yml"
 FALLBACK_INTENT = "nlu_fallback"
 
 
-def read_aspect_file(path: Path = ASPECTS_FILE) -> Tuple[Dict[str, list], Dict[str, str]]:
-    """The aspects' phrase lists and the condition answers, checked for shape."""
+@dataclass(frozen=True)
+class AspectFile:
+    """content/aspects.yml, checked for shape."""
+
+    aspects: Dict[str, List[str]]
+    condition_answers: Dict[str, str]
+    general_questions: Tuple[str, ...]
+
+
+def read_aspect_file(path: Path = ASPECTS_FILE) -> AspectFile:
+    """The aspects' phrase lists, the condition answers and the general questions."""
     raw = read_mapping(Path(path), ValueError, "aspect file")
     aspects = raw.get("aspects") or {}
     if not isinstance(aspects, dict) or not aspects:
@@ -39,7 +48,10 @@ def read_aspect_file(path: Path = ASPECTS_FILE) -> Tuple[Dict[str, list], Dict[s
         isinstance(k, str) and isinstance(v, str) for k, v in conditions.items()
     ):
         raise ValueError(f"{path}: condition_answers must map answer ids to condition ids")
-    return aspects, conditions
+    general = raw.get("general_questions") or []
+    if not isinstance(general, list) or not all(isinstance(g, str) for g in general):
+        raise ValueError(f"{path}: general_questions must be a list of answer ids")
+    return AspectFile(aspects, conditions, tuple(general))
 
 
 @dataclass
@@ -48,16 +60,16 @@ class AspectDetector:
 
     nlp: Language
     path: Path = ASPECTS_FILE
-    condition_answers: Dict[str, str] = field(init=False)
+    rules: AspectFile = field(init=False)
     _matcher: Any = field(init=False)
 
     def __post_init__(self) -> None:
         """Reads the aspect file and compiles one lemma matcher for all its phrases."""
         from spacy.matcher import PhraseMatcher
 
-        aspects, self.condition_answers = read_aspect_file(self.path)
+        self.rules = read_aspect_file(self.path)
         self._matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
-        for aspect, phrases in aspects.items():
+        for aspect, phrases in self.rules.aspects.items():
             # Lemmas of the lowercased phrase, made by the same pipeline as the messages.
             self._matcher.add(str(aspect), [self.nlp(p.lower()) for p in phrases])
 
@@ -72,7 +84,7 @@ class AspectDetector:
         aspects: Iterable[str],
         condition: Optional[str],
     ) -> Optional[str]:
-        """The aspect intent the message asks for, when the words settle it, else None.
+        """The intent the message asks for, when the words settle it, else None.
 
         Args:
             intent: the intent after the confidence gate (`nlu_fallback` when it hesitated).
@@ -80,19 +92,29 @@ class AspectDetector:
             aspects: what `aspects()` found in the message.
             condition: the condition named in the message (entity `variant`), if any.
 
-        Exactly one aspect must be named and its intent must be among `candidates`: the rules
-        choose between the classifiers' own guesses, never against both. The intent changes
-        when the gate hesitated, or when the classifiers settled on a condition's answer but
-        the message names a condition and asks about an aspect of its treatment.
+        The rules choose between the classifiers' own guesses, never against both: the intent
+        chosen must be among `candidates`.
+
+        * Exactly one aspect is named: its intent, when the gate hesitated, or when the
+          classifiers settled on a condition's answer but the message names a condition and
+          asks about an aspect of its treatment.
+        * No aspect, a condition named, and the intent is a general question ("would botox
+          help me?"): that condition's own answer.
         """
         named = sorted(set(aspects))
-        if len(named) != 1:
+        if len(named) == 1:
+            aspect_intent = ANSWER_INTENT_PREFIX + named[0]
+            if aspect_intent == intent or aspect_intent not in candidates:
+                return None
+            if intent == FALLBACK_INTENT:
+                return aspect_intent
+            if condition and answer_id_for_intent(intent) in self.rules.condition_answers:
+                return aspect_intent
             return None
-        aspect_intent = ANSWER_INTENT_PREFIX + named[0]
-        if aspect_intent == intent or aspect_intent not in candidates:
+        general = answer_id_for_intent(intent) in self.rules.general_questions
+        if named or not condition or not general:
             return None
-        if intent == FALLBACK_INTENT:
-            return aspect_intent
-        if condition and answer_id_for_intent(intent) in self.condition_answers:
-            return aspect_intent
+        for answer_id, answer_condition in self.rules.condition_answers.items():
+            if answer_condition == condition and ANSWER_INTENT_PREFIX + answer_id in candidates:
+                return ANSWER_INTENT_PREFIX + answer_id
         return None

@@ -42,5 +42,5 @@ def get_resources() -> Resources:
         content=load_content(),
         settings=load_settings(),
         entity_patterns=load_entity_patterns(),
-        aspects=frozenset(read_aspect_file()[0]),
+        aspects=frozenset(read_aspect_file().aspects),
     )

@@ -17,7 +17,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.aspects import ASPECTS_FILE, read_aspect_file  # noqa: E402
+from clinic.aspects import ASPECTS_FILE, AspectFile, read_aspect_file  # noqa: E402
 from clinic.content import (  # noqa: E402
     Content,
     ContentError,
@@ -51,15 +51,17 @@ def rule_intents(rules_dir: Path) -> set:
 
 
 def check_conditions(
-    content: Content, patterns: EntityPatterns, aspects: dict, condition_answers: dict
+    content: Content, patterns: EntityPatterns, aspect_file: AspectFile
 ) -> List[str]:
     """Aspects, condition answers and variants name answers and conditions that exist."""
     conditions = {term.variant for term in patterns.terms if term.variant}
+    aspects = aspect_file.aspects
     problems = [
-        f"{ASPECTS_FILE}: aspect '{aspect}' is not an answer id"
-        for aspect in aspects if aspect not in content.answers
+        f"{ASPECTS_FILE}: '{answer_id}' (an aspect or general question) is not an answer id"
+        for answer_id in [*aspects, *aspect_file.general_questions]
+        if answer_id not in content.answers
     ]
-    for answer_id, condition in condition_answers.items():
+    for answer_id, condition in aspect_file.condition_answers.items():
         if answer_id not in content.answers or condition not in conditions:
             problems.append(
                 f"{ASPECTS_FILE}: condition_answers '{answer_id}: {condition}' needs an answer "
@@ -88,7 +90,7 @@ def main() -> int:
         problems.append(str(exc))
     try:
         patterns = load_entity_patterns()
-        aspects, condition_answers = read_aspect_file()
+        aspect_file = read_aspect_file()
     except ValueError as exc:
         print(f"content validation failed:\n  {exc}", file=sys.stderr)
         return 1
@@ -97,7 +99,7 @@ def main() -> int:
     except ContentError as exc:
         print(f"content validation failed:\n  {exc}", file=sys.stderr)
         return 1
-    problems += check_conditions(content, patterns, aspects, condition_answers)
+    problems += check_conditions(content, patterns, aspect_file)
 
     counts = count_nlu_examples(sorted(NLU_DIR.glob("**/*.yml")))
     problems += check_nlu_coverage(content, counts, MIN_EXAMPLES_PER_ANSWER)

@@ -92,3 +92,21 @@ def test_without_a_condition_a_confident_condition_answer_stays(model):
         [("ask_neck_dystonia", 0.9), ("ask_duration_of_effect", 0.05)],
     )
     assert message.get(INTENT)["name"] == "ask_neck_dystonia"
+
+
+def test_general_question_naming_a_condition_gets_the_conditions_answer(model):
+    message = resolved(
+        model, "I have torticollis, would botox help me?", "ask_benefits",
+        [("ask_benefits", 0.7), ("ask_neck_dystonia", 0.2)],
+        entities=[{"entity": "condition", "value": "cervical_dystonia"}],
+    )
+    assert message.get(INTENT)["name"] == "ask_neck_dystonia"
+
+
+def test_general_question_about_spasticity_keeps_its_answer(model):
+    message = resolved(
+        model, "would botox help his cerebral palsy", "ask_benefits",
+        [("ask_benefits", 0.7), ("ask_spasticity_in_children", 0.2)],
+        entities=[{"entity": "condition", "value": "cerebral_palsy"}],
+    )
+    assert message.get(INTENT)["name"] == "ask_benefits"
