@@ -11,7 +11,8 @@ pulled off course by the background. Here the message is split into its sentence
   of them (in order) go under `parts`, so the answer action sends the first two and offers the
   rest;
 * one question after background ("my son has CP, ..."): the question's own parse, when the gate
-  answered it, replaces the whole message's topic or hesitation;
+  answered it, replaces the whole message's hesitation (a whole message the gate answered
+  keeps its answer: the background may be what names the topic);
 * otherwise the whole message's parse stands. Guarded replies (dose, personal advice, out of
   scope, a person) are never replaced by a part's topic.
 
@@ -132,8 +133,10 @@ def combine(
             asked.append(answer_id)
     if len(asked) >= 2:
         return _with_intent(whole, answered[0]["intent"], asked)
+    # Background only steers when it left the whole message unanswered: "I have torticollis,
+    # ... Would botox help me?" is answered better as a whole (neck dystonia) than its question.
     background_question = len(asked) == 1 and len(parts) == 1 and has_background
-    if background_question and whole_intent != _intent(answered[0]):
+    if background_question and whole_intent == FALLBACK_INTENT:
         return _with_intent(whole, answered[0]["intent"], [])
     return whole
 

@@ -83,3 +83,8 @@ def test_the_question_after_background_decides():
 def test_a_hesitating_part_leaves_the_whole_message_alone():
     whole = parse("ask_pain")
     assert run(whole, parse("nlu_fallback", 0.3), parse("ask_pain")) is whole
+
+
+def test_background_does_not_replace_an_answered_whole_message():
+    whole = parse("ask_neck_dystonia")
+    assert run(whole, parse("ask_benefits"), background=True) is whole
