@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from clinic.content import ANSWER_INTENT_PREFIX, answer_id_for_intent
 from clinic.paths import CONTENT_DIR
@@ -20,6 +20,8 @@ from clinic.yaml_files import read_mapping
 if TYPE_CHECKING:  # spaCy is imported by the NLU pipeline only, not by the action server.
     from spacy.language import Language
     from spacy.tokens import Doc
+
+    from clinic.lemma_phrases import LemmaPhrases
 
 ASPECTS_FILE = CONTENT_DIR / "aspects.yml"
 FALLBACK_INTENT = "nlu_fallback"
@@ -61,21 +63,18 @@ class AspectDetector:
     nlp: Language
     path: Path = ASPECTS_FILE
     rules: AspectFile = field(init=False)
-    _matcher: Any = field(init=False)
+    _phrases: LemmaPhrases = field(init=False)
 
     def __post_init__(self) -> None:
-        """Reads the aspect file and compiles one lemma matcher for all its phrases."""
-        from spacy.matcher import PhraseMatcher
+        """Reads the aspect file and compiles its phrases."""
+        from clinic.lemma_phrases import LemmaPhrases
 
         self.rules = read_aspect_file(self.path)
-        self._matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
-        for aspect, phrases in self.rules.aspects.items():
-            # Lemmas of the lowercased phrase, made by the same pipeline as the messages.
-            self._matcher.add(str(aspect), [self.nlp(p.lower()) for p in phrases])
+        self._phrases = LemmaPhrases(self.nlp, self.rules.aspects)
 
     def aspects(self, doc: Doc) -> Tuple[str, ...]:
         """The aspects (answer ids) `doc` asks about (sorted, no duplicates)."""
-        return tuple(sorted({self.nlp.vocab.strings[m] for m, _, _ in self._matcher(doc)}))
+        return self._phrases.found(doc)
 
     def resolve(
         self,

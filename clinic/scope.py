@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Tuple
 
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
+from clinic.lemma_phrases import LemmaPhrases
 from clinic.paths import CONTENT_DIR
 from clinic.yaml_files import read_mapping
 
@@ -28,7 +28,7 @@ class ScopeDetector:
 
     nlp: Language
     path: Path = SCOPE_FILE
-    _matcher: PhraseMatcher = field(init=False)
+    _phrases: LemmaPhrases = field(init=False)
 
     def __post_init__(self) -> None:
         """Reads the subject file and compiles one lemma matcher for all its phrases."""
@@ -36,13 +36,11 @@ class ScopeDetector:
         subjects = raw.get("subjects") or {}
         if not isinstance(subjects, dict) or not subjects:
             raise ValueError(f"{self.path}: no subjects")
-        self._matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
         for category, phrases in subjects.items():
             if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
                 raise ValueError(f"{self.path}: subject '{category}' needs a list of phrases")
-            # Lemmas of the lowercased phrase, made by the same pipeline as the messages.
-            self._matcher.add(str(category), [self.nlp(p.lower()) for p in phrases])
+        self._phrases = LemmaPhrases(self.nlp, subjects)
 
     def subjects(self, doc: Doc) -> Tuple[str, ...]:
         """The categories of uncovered subjects named in `doc` (sorted, no duplicates)."""
-        return tuple(sorted({self.nlp.vocab.strings[m] for m, _, _ in self._matcher(doc)}))
+        return self._phrases.found(doc)
