@@ -10,9 +10,9 @@ pulled off course by the background. Here the message is split into its sentence
 * two or more parts the gate answered with different topics: the first is the intent, and all
   of them (in order) go under `parts`, so the answer action sends the first two and offers the
   rest;
-* one question after background ("my son has CP, ..."): the question's own parse, when the gate
-  answered it, replaces the whole message's hesitation (a whole message the gate answered
-  keeps its answer: the background may be what names the topic);
+* one question after background ("my son has CP, what is botox?"): the question's own parse,
+  when the gate answered it, replaces the whole message's, except where the background names
+  the condition a general question is about ("I have torticollis, would botox help me?");
 * otherwise the whole message's parse stands. Guarded replies (dose, personal advice, out of
   scope, a person) are never replaced by a part's topic.
 
@@ -104,6 +104,8 @@ def combine(
     parts: Sequence[Tuple[str, Dict[str, Any]]],
     has_background: bool,
     answer_ids: Collection[str],
+    condition_answers: Collection[str] = (),
+    general_questions: Collection[str] = (),
 ) -> Dict[str, Any]:
     """The parse result for the whole message, given each question part's own parse.
 
@@ -112,6 +114,9 @@ def combine(
         parts: (part text, parse) for each question part, in message order.
         has_background: whether the message also has parts that are not questions.
         answer_ids: the vetted answers' ids (`ask_dose` is a guard, not a topic).
+        condition_answers: the answers about one condition (content/aspects.yml).
+        general_questions: the general questions ("would it help?") that mean a condition's
+            answer when the condition is named (content/aspects.yml).
     """
 
     def _is_topic(intent: str) -> bool:
@@ -133,10 +138,14 @@ def combine(
             asked.append(answer_id)
     if len(asked) >= 2:
         return _with_intent(whole, answered[0]["intent"], asked)
-    # Background only steers when it left the whole message unanswered: "I have torticollis,
-    # ... Would botox help me?" is answered better as a whole (neck dystonia) than its question.
+    # The question decides, unless the background names the condition the question is about:
+    # "I have torticollis, ... Would botox help me?" asks for the neck dystonia answer, which
+    # the whole message found and its general last sentence cannot.
     background_question = len(asked) == 1 and len(parts) == 1 and has_background
-    if background_question and whole_intent == FALLBACK_INTENT:
+    condition_kept = (
+        answer_id_for_intent(whole_intent) in condition_answers and asked[0] in general_questions
+    )
+    if background_question and whole_intent != _intent(answered[0]) and not condition_kept:
         return _with_intent(whole, answered[0]["intent"], [])
     return whole
 

@@ -78,12 +78,14 @@ def _parse_message_parts() -> None:
     from rasa.core.processor import MessageProcessor
     from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 
+    from clinic.aspects import read_aspect_file
     from clinic.message_parts import combine, question_parts
     from clinic.resources import get_resources
 
     if getattr(MessageProcessor._parse_message_with_graph, "_clinic_parts", False):
         return
     rasa_parse = MessageProcessor._parse_message_with_graph
+    aspect_file = read_aspect_file()
 
     def parse_message_with_graph(
         self: Any, message: Any, tracker: Any, only_output_properties: bool = True
@@ -115,6 +117,8 @@ def _parse_message_parts() -> None:
             list(zip(questions, parsed[1:], strict=True)),
             has_background,
             get_resources().content.answers,
+            aspect_file.condition_answers,
+            aspect_file.general_questions,
         )
 
     parse_message_with_graph._clinic_parts = True  # type: ignore[attr-defined]

@@ -291,3 +291,14 @@ async def test_clarify_offers_up_to_three_topics_and_something_else(
         "/ask_onset", "/ask_repeat_injections", "/ask_duration_of_effect", "/request_human",
     ]
     assert message["buttons"][-1]["title"] == resources.message("clarify_none")
+
+
+async def test_faint_emergency_guess_is_not_an_alarm(tracker_factory, dispatcher, resources):
+    tracker = tracker_factory(
+        "nlu_fallback", "is botox first choice or only after other treatments",
+        ranking=ranking(("ask_when_recommended", 0.25), ("emergency", 0.13)),
+    )
+    tracker.latest_message["second_opinion"] = {"name": "ask_when_recommended",
+                                                "confidence": 0.9}
+    await ActionClarify().run(dispatcher, tracker, {})
+    assert texts(dispatcher) == [resources.message("cannot_answer")]

@@ -36,7 +36,8 @@ def test_a_sentence_without_question_is_background():
     assert [p.is_question for p in parts] == [False, False, True]
 
 
-ANSWERS = {"pain", "safety", "duration_of_effect", "what_is_botox"}
+ANSWERS = {"pain", "safety", "duration_of_effect", "what_is_botox", "candidates",
+           "neck_dystonia", "benefits"}
 
 
 def parse(intent, confidence=0.9, **extra):
@@ -85,6 +86,13 @@ def test_a_hesitating_part_leaves_the_whole_message_alone():
     assert run(whole, parse("nlu_fallback", 0.3), parse("ask_pain")) is whole
 
 
-def test_background_does_not_replace_an_answered_whole_message():
+def test_the_question_after_background_beats_an_answered_whole_message():
+    result = run(parse("ask_candidates"), parse("ask_what_is_botox"), background=True)
+    assert result["intent"]["name"] == "ask_what_is_botox"
+
+
+def test_background_naming_the_condition_of_a_general_question_keeps_its_answer():
     whole = parse("ask_neck_dystonia")
-    assert run(whole, parse("ask_benefits"), background=True) is whole
+    result = combine(whole, [("would botox help me?", parse("ask_benefits"))], True, ANSWERS,
+                     condition_answers={"neck_dystonia"}, general_questions={"benefits"})
+    assert result is whole
