@@ -20,6 +20,7 @@ from spacy.language import Language
 
 from clinic.red_flags import RedFlagDetector
 from components.rule_component import RuleComponent
+from components.second_opinion import SECOND_OPINION_KEY
 
 EMERGENCY_INTENT = "emergency"
 FALLBACK_INTENT = "nlu_fallback"
@@ -66,12 +67,18 @@ class RedFlagOverride(RuleComponent[RedFlagDetector]):
         """A negated or general mention: the classifier's emergency guess is withdrawn.
 
         The message goes to the confidence gate (nlu_fallback) without emergency among the
-        choices, so it asks which topic was meant or hands over; it never guesses an answer.
+        choices of either classifier, so it asks which topic was meant or hands over; it never
+        guesses an answer.
         """
         intent = message.get(INTENT) or {}
         ranking = [
             i for i in message.get(INTENT_RANKING_KEY) or [] if i.get("name") != EMERGENCY_INTENT
         ]
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        # The second opinion's emergency guess is withdrawn too: the clarifying question offers
+        # each classifier's pick, and would otherwise send the emergency message for "he has no
+        # trouble breathing at all" (measured over REST: 46 of 91 look-alikes before).
+        if (message.get(SECOND_OPINION_KEY) or {}).get("name") == EMERGENCY_INTENT:
+            message.set(SECOND_OPINION_KEY, {}, add_to_output=True)
         if intent.get("name") == EMERGENCY_INTENT:
             set_top_intent(message, FALLBACK_INTENT, float(intent.get("confidence") or 0.0))

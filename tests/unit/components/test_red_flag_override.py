@@ -85,3 +85,22 @@ def test_background_mention_withdraws_a_classifier_emergency(model):
     assert message.get(INTENT)["name"] == "nlu_fallback"
     assert message.get("red_flags")["background"] is True
     assert "emergency" not in [i["name"] for i in message.get(INTENT_RANKING_KEY)]
+
+
+def test_negated_mention_withdraws_the_second_opinions_emergency_too(model):
+    message = classified(model, "he has no trouble breathing at all",
+                         [{"name": "ask_side_effects", "confidence": 0.5},
+                          {"name": "emergency", "confidence": 0.3}])
+    message.set("second_opinion", {"name": "emergency", "confidence": 0.6})
+    run(model, message)
+    assert message.get("second_opinion") == {}
+    assert "emergency" not in [i["name"] for i in message.get(INTENT_RANKING_KEY)]
+
+
+def test_second_opinion_of_another_topic_is_kept(model):
+    message = classified(model, "he has no trouble breathing at all",
+                         [{"name": "ask_side_effects", "confidence": 0.5},
+                          {"name": "emergency", "confidence": 0.3}])
+    message.set("second_opinion", {"name": "ask_safety", "confidence": 0.6})
+    run(model, message)
+    assert message.get("second_opinion") == {"name": "ask_safety", "confidence": 0.6}
