@@ -7,28 +7,39 @@ to answer. Measured on the held-out sentences this halves the wrong answers at t
 share of right ones (config.yml has the numbers).
 
 `SecondOpinionClassifier` is Rasa's LogisticRegressionClassifier writing its prediction to
-its own key, so it leaves DIET's intent, DIET's training data and the ranking the
-clarifying question is built from alone. `AgreementFallbackClassifier` is Rasa's
-FallbackClassifier that also falls back when the two tops differ.
+its own key, so it leaves DIET's training data alone. It ranks the intents by the mean of
+both classifiers' beliefs (an ensemble; DIET's own top two are kept under `diet`): when the
+two agree, their intent is also the ensemble's first, so answers are unchanged, and when they
+do not, the clarifying question offers the topics both find likely. DIET's emergency intent
+is never re-ranked. `AgreementFallbackClassifier` is Rasa's FallbackClassifier applied to
+DIET's own confidences, which also falls back when the two tops differ.
 """
 
 from __future__ import annotations
 
-from typing import List
+from typing import Dict, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.nlu.classifiers.fallback_classifier import (
+    AMBIGUITY_THRESHOLD_KEY,
+    THRESHOLD_KEY,
+    FallbackClassifier,
+)
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from threadpoolctl import threadpool_limits
 
 #: Where the second opinion is put on the parse result: {"name": ..., "confidence": ...}.
 SECOND_OPINION_KEY = "second_opinion"
+#: DIET's own top two intents, before the ensemble ranking: [{"name": ..., "confidence": ...}].
+DIET_KEY = "diet"
 #: DIET's emergency intent backs up the red-flag rules and is never withheld on disagreement.
 EMERGENCY_INTENT = "emergency"
+#: How many intents the ensemble ranking keeps (Rasa's own ranking length).
+RANKING_LENGTH = 10
 
 
 @DefaultV1Recipe.register(
@@ -47,15 +58,35 @@ class SecondOpinionClassifier(LogisticRegressionClassifier):
             return super().train(training_data)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Adds the most likely intent and its probability under `second_opinion`."""
+        """Adds the regression's top intent under `second_opinion` and ranks by both."""
         if not messages:
             return messages
         probabilities = self.clf.predict_proba(self._create_X(messages))
+        classes = [str(name) for name in self.clf.classes_]
         for message, row in zip(messages, probabilities, strict=True):
             best = int(row.argmax())
-            opinion = {"name": str(self.clf.classes_[best]), "confidence": float(row[best])}
+            opinion = {"name": classes[best], "confidence": float(row[best])}
             message.set(SECOND_OPINION_KEY, opinion, add_to_output=True)
+            self._rank_by_both(message, dict(zip(classes, (float(p) for p in row), strict=True)))
         return messages
+
+    @staticmethod
+    def _rank_by_both(message: Message, opinion: Dict[str, float]) -> None:
+        diet = list(message.get(INTENT_RANKING_KEY) or [])
+        message.set(DIET_KEY, diet[:2], add_to_output=True)
+        if not diet or diet[0].get("name") == EMERGENCY_INTENT:
+            return
+        beliefs = {str(i["name"]): float(i.get("confidence") or 0.0) for i in diet}
+        mean = {
+            name: (beliefs.get(name, 0.0) + opinion.get(name, 0.0)) / 2
+            for name in set(beliefs) | set(opinion)
+        }
+        ranking = [
+            {"name": name, "confidence": confidence}
+            for name, confidence in sorted(mean.items(), key=lambda kv: -kv[1])[:RANKING_LENGTH]
+        ]
+        message.set(INTENT, ranking[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Leaves the training data alone.
@@ -73,8 +104,18 @@ class AgreementFallbackClassifier(FallbackClassifier):
     """The confidence gate, which also asks when the second opinion names another intent."""
 
     def _should_fallback(self, message: Message) -> bool:
-        intent_name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        """DIET's own confidence and margin decide, as in Rasa's gate, and agreement.
+
+        Read from DIET's own top two (`diet`), not from the ensemble ranking, so the gate's
+        thresholds keep the meaning they were measured with.
+        """
+        diet = message.get(DIET_KEY) or message.get(INTENT_RANKING_KEY) or []
+        top = diet[0] if diet else {}
+        name, confidence = top.get(INTENT_NAME_KEY), float(top.get("confidence") or 0.0)
         opinion = message.get(SECOND_OPINION_KEY) or {}
-        if intent_name != EMERGENCY_INTENT and opinion and opinion.get("name") != intent_name:
+        if name != EMERGENCY_INTENT and opinion and opinion.get("name") != name:
             return True
-        return super()._should_fallback(message)
+        if confidence < self.component_config[THRESHOLD_KEY]:
+            return True
+        runner_up = float(diet[1].get("confidence") or 0.0) if len(diet) > 1 else 0.0
+        return confidence - runner_up < self.component_config[AMBIGUITY_THRESHOLD_KEY]

@@ -10,6 +10,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix
 
 from components.second_opinion import (
+    DIET_KEY,
     SECOND_OPINION_KEY,
     AgreementFallbackClassifier,
     SecondOpinionClassifier,
@@ -88,3 +89,29 @@ def test_agreement_below_the_threshold_or_ambiguous_still_falls_back():
 
 def test_emergency_is_never_withheld_for_disagreement():
     assert gated("emergency", 0.8, "ask_side_effects") == "emergency"
+
+
+def test_ranking_is_the_mean_of_both_and_dietss_own_top_is_kept(classifier):
+    # The regression is sure of ask_pain for word 0; DIET hesitates towards ask_onset.
+    diet = [{"name": "ask_onset", "confidence": 0.55}, {"name": "ask_pain", "confidence": 0.45}]
+    message = featurised(0)
+    message.set(INTENT, diet[0])
+    message.set(INTENT_RANKING_KEY, diet)
+    classifier.process([message])
+    assert message.get(INTENT)["name"] == "ask_pain"
+    assert [i["name"] for i in message.get(INTENT_RANKING_KEY)][:2] == ["ask_pain", "ask_onset"]
+    assert message.get(DIET_KEY) == diet
+    # The gate still reads DIET's own top: the two disagree, so it asks.
+    gate = AgreementFallbackClassifier({"threshold": 0.4, "ambiguity_threshold": 0.1})
+    gate.process([message])
+    assert message.get(INTENT)["name"] == "nlu_fallback"
+
+
+def test_dietss_emergency_is_never_re_ranked(classifier):
+    diet = [{"name": "emergency", "confidence": 0.6}, {"name": "ask_pain", "confidence": 0.4}]
+    message = featurised(0)
+    message.set(INTENT, diet[0])
+    message.set(INTENT_RANKING_KEY, diet)
+    classifier.process([message])
+    assert message.get(INTENT) == diet[0]
+    assert message.get(INTENT_RANKING_KEY) == diet
