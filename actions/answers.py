@@ -100,6 +100,12 @@ def follow_up_aspect(tracker: Tracker, resources: Resources) -> Optional[str]:
     text = str(tracker.latest_message.get("text") or "")
     if last not in resources.aspects or not FOLLOW_UP.match(text):
         return None
+    # "and what are the side effects for the neck?" asks an aspect of its own.
+    intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+    if answer_id_for_intent(intent) in resources.aspects:
+        return None
+    if (tracker.latest_message.get("aspect") or {}).get("aspects"):
+        return None
     if len(text.split()) > MAX_FOLLOW_UP_WORDS:
         return None
     entities = tracker.latest_message.get("entities") or []
@@ -150,10 +156,11 @@ class ActionClarify(Action):
     ) -> List[EventType]:
         """Offers the likely topics as buttons, or says it cannot answer.
 
-        The topics are DIET's top intent, the second opinion's when it differs, then DIET's
-        next ones: at most three, each with enough belief, plus "Something else" (a
-        clinician). Emergency guidance comes first if either classifier's top pick, or DIET's
-        second, is the emergency intent with at least the belief a topic needs.
+        The topics are the first of the ranking (both classifiers' beliefs,
+        components/second_opinion.py), the second opinion's pick, then the ranking's next
+        ones: at most three, each with enough belief, plus "Something else" (a clinician).
+        Emergency guidance comes first if the ranking's top two or the second opinion's pick
+        is the emergency intent with at least the belief a topic needs.
         """
         resources = get_resources()
         text = str(tracker.latest_message.get("text") or "")

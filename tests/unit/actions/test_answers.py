@@ -302,3 +302,13 @@ async def test_faint_emergency_guess_is_not_an_alarm(tracker_factory, dispatcher
                                                 "confidence": 0.9}
     await ActionClarify().run(dispatcher, tracker, {})
     assert texts(dispatcher) == [resources.message("cannot_answer")]
+
+
+async def test_follow_up_asking_its_own_aspect_gets_that_aspect(
+    tracker_factory, dispatcher, resources
+):
+    tracker = tracker_factory("ask_side_effects", "and the side effects for the neck?",
+                              entities=NECK, slots={"last_answer_id": "duration_of_effect"})
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    variant = resources.content.variants[("side_effects", "cervical_dystonia")]
+    assert texts(dispatcher)[0] == variant.text
