@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from clinic.content import ANSWER_INTENT_PREFIX, answer_id_for_intent
 from clinic.paths import CONTENT_DIR
-from clinic.yaml_files import read_mapping
+from clinic.yaml_files import read_mapping, read_phrase_lists
 
 if TYPE_CHECKING:  # spaCy is imported by the NLU pipeline only, not by the action server.
     from spacy.language import Language
@@ -39,12 +39,7 @@ class AspectFile:
 def read_aspect_file(path: Path = ASPECTS_FILE) -> AspectFile:
     """The aspects' phrase lists, the condition answers and the general questions."""
     raw = read_mapping(Path(path), ValueError, "aspect file")
-    aspects = raw.get("aspects") or {}
-    if not isinstance(aspects, dict) or not aspects:
-        raise ValueError(f"{path}: no aspects")
-    for aspect, phrases in aspects.items():
-        if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
-            raise ValueError(f"{path}: aspect '{aspect}' needs a list of phrases")
+    aspects = read_phrase_lists(raw, "aspects", path, "aspect")
     conditions = raw.get("condition_answers") or {}
     if not isinstance(conditions, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in conditions.items()

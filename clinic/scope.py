@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 
 from clinic.lemma_phrases import LemmaPhrases
 from clinic.paths import CONTENT_DIR
-from clinic.yaml_files import read_mapping
+from clinic.yaml_files import read_mapping, read_phrase_lists
 
 SCOPE_FILE = CONTENT_DIR / "scope.yml"
 
@@ -33,12 +33,7 @@ class ScopeDetector:
     def __post_init__(self) -> None:
         """Reads the subject file and compiles one lemma matcher for all its phrases."""
         raw = read_mapping(self.path, ValueError, "scope file")
-        subjects = raw.get("subjects") or {}
-        if not isinstance(subjects, dict) or not subjects:
-            raise ValueError(f"{self.path}: no subjects")
-        for category, phrases in subjects.items():
-            if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
-                raise ValueError(f"{self.path}: subject '{category}' needs a list of phrases")
+        subjects = read_phrase_lists(raw, "subjects", self.path, "subject")
         self._phrases = LemmaPhrases(self.nlp, subjects)
 
     def subjects(self, doc: Doc) -> Tuple[str, ...]:

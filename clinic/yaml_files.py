@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Type
+from typing import Any, Dict, List, Type
 
 import yaml
 
@@ -19,3 +19,17 @@ def read_mapping(path: Path, error: Type[Exception], what: str) -> Dict[str, Any
     if not isinstance(raw, dict):
         raise error(f"{path}: expected a mapping at the top level")
     return raw
+
+
+def read_phrase_lists(raw: Dict[str, Any], key: str, path: Path, item: str) -> Dict[str, List[str]]:
+    """The named phrase lists under `key` (`{name: [phrase, ...]}`), or ValueError naming them.
+
+    `item` names one list in the message ("subject", "aspect").
+    """
+    lists = raw.get(key) or {}
+    if not isinstance(lists, dict) or not lists:
+        raise ValueError(f"{path}: no {key}")
+    for name, phrases in lists.items():
+        if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise ValueError(f"{path}: {item} '{name}' needs a list of phrases")
+    return lists
