@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from clinic.content import ANSWER_INTENT_PREFIX, answer_id_for_intent
+from clinic.content import ANSWER_INTENT_PREFIX, FALLBACK_INTENT, answer_id_for_intent
 from clinic.paths import CONTENT_DIR
 from clinic.yaml_files import read_mapping, read_phrase_lists
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:  # spaCy is imported by the NLU pipeline only, not by the acti
     from clinic.lemma_phrases import LemmaPhrases
 
 ASPECTS_FILE = CONTENT_DIR / "aspects.yml"
-FALLBACK_INTENT = "nlu_fallback"
 
 
 @dataclass(frozen=True)

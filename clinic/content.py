@@ -29,6 +29,9 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 ACTION_PLACEHOLDERS = frozenset({"source", "question", "reference", "next_opening"})
 #: The intent that asks for an answer is named after the answer id.
 ANSWER_INTENT_PREFIX = "ask_"
+#: The emergency intent, and the confidence gate's "not sure" intent.
+EMERGENCY_INTENT = "emergency"
+FALLBACK_INTENT = "nlu_fallback"
 
 
 class ContentError(ValueError):

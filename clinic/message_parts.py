@@ -26,10 +26,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection, Dict, List, Sequence, Tuple
 
-from clinic.content import answer_id_for_intent
+from clinic.content import EMERGENCY_INTENT, FALLBACK_INTENT, answer_id_for_intent
 
-EMERGENCY_INTENT = "emergency"
-FALLBACK_INTENT = "nlu_fallback"
 #: Where the answer ids of a multi-part message go on the parse result, in message order.
 PARTS_KEY = "parts"
 #: At most this many question parts are parsed (each one costs a pass of the NLU pipeline).

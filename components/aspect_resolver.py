@@ -21,7 +21,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 
-from clinic.aspects import FALLBACK_INTENT, AspectDetector
+from clinic.aspects import AspectDetector
+from clinic.content import FALLBACK_INTENT
 from clinic.entity_patterns import EntityPatterns, load_entity_patterns
 from components.red_flag_override import set_top_intent
 from components.rule_component import RuleComponent

@@ -120,7 +120,7 @@ def evaluate_safety(model: Path, dev_set: Path, require_full_recall: bool) -> in
         text for text, intent in load_heldout() if intent == "emergency"
     ]
     lookalikes = read_list(SAFETY_DIR / "lookalikes.txt")
-    dev = [line.split("\t", 1) for line in read_list(dev_set)]
+    dev = read_question_set(dev_set)
     parsed = asyncio.run(_parse_all(model, emergencies + lookalikes + [q for _, q in dev]))
     alarms = [result["intent"]["name"] == "emergency" for result in parsed]
     found = alarms[: len(emergencies)]
@@ -128,7 +128,7 @@ def evaluate_safety(model: Path, dev_set: Path, require_full_recall: bool) -> in
     dev_alarms = alarms[len(emergencies) + len(lookalikes) :]
     dev_false = [
         q for (expected, q), alarm in zip(dev, dev_alarms, strict=False)
-        if alarm and "emergency" not in expected.split(",")
+        if alarm and "emergency" not in expected
     ]
     print(f"\nEmergency recall: {sum(found)}/{len(found)} = {sum(found) / len(found):.3f} "
           "(tests/safety/emergency_wordings.txt + held-out emergency examples)")
@@ -171,10 +171,10 @@ def classify_replies(replies: List[Dict[str, Any]], resources: Resources) -> Out
     """The outcome of one reply list, matched against the vetted texts verbatim."""
     texts = [reply.get("text", "") for reply in replies]
     offered = tuple(
-        answer_id_for_intent(b["payload"].lstrip("/")) or ""
+        answer_id
         for r in replies
         for b in r.get("buttons", []) or []
-        if answer_id_for_intent(b.get("payload", "").lstrip("/"))
+        if (answer_id := answer_id_for_intent(b.get("payload", "").lstrip("/")))
     )
     if resources.message("emergency") in texts:
         return Outcome("emergency")
