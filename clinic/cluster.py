@@ -314,7 +314,10 @@ def running_cluster(
                 str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port),
                 "--quiet"], {"SANIC_HOST": "127.0.0.1", "ACTION_SERVER_PORT": str(port),
                              "ESCALATION_OUTBOX": str(work_dir / f"outbox-{replica + 1}.db")})
-        cluster.start("webapp", [str(BIN / "python"), "-m", "webapp"])
+        # nginx is the one proxy in front: the web app's per-address limits read its
+        # X-Forwarded-For (webapp/rate_limit.py).
+        cluster.start("webapp", [str(BIN / "python"), "-m", "webapp"],
+                      {"SANIC_PROXIES_COUNT": "1"})
         # credentials.yml plus the messaging apps whose secrets are set, as `make run` does.
         write_credentials(PROJECT_ROOT / "credentials.yml", work_dir / "credentials.yml", env)
         for replica in range(2):

@@ -102,7 +102,9 @@ def services(tmp_path_factory) -> RunningServices:
     assert MODEL.exists(), f"{MODEL} is missing: run `make train` (make test does it first)"
     work_dir = tmp_path_factory.mktemp("hostile")
     extra = {"STAFF_USERS": f"nurse.kim:{hash_password(STAFF_PASSWORD)}",
-             "STAFF_API_TOKEN": API_TOKEN, "ESCALATION_WEBHOOK_URL": ""}
+             "STAFF_API_TOKEN": API_TOKEN, "ESCALATION_WEBHOOK_URL": "",
+             # Fuzzed sign-ins all come from 127.0.0.1: they must not lock out staff_session.
+             "STAFF_LOGIN_ADDRESS_FAILURES": "100000", "STAFF_LOGIN_ACCOUNT_FAILURES": "100000"}
     with running_services(MODEL, work_dir, extra_env=extra) as running:
         yield running
         assert running.process.poll() is None, "a service stopped during the test"
