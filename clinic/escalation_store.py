@@ -11,13 +11,13 @@ import datetime as dt
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clinic.paths import PROJECT_ROOT
+from clinic.store_url import open_engine
 
 DB_URL_ENV = "ESCALATION_DB_URL"
 DEFAULT_DB_FILE = PROJECT_ROOT / "var" / "escalations.db"
@@ -125,11 +125,9 @@ def database_url(environ: Optional[Dict[str, str]] = None) -> str:
 
 
 def open_database(url: str, tables: sa.MetaData) -> Engine:
-    """An engine on `url` (its SQLite folder created) with `tables` created if missing."""
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    """An engine on `url` (a SQLite file made private) with `tables` created if missing."""
     # hide_parameters: database errors must never carry a parent's details into a log.
-    engine = sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+    engine = open_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
     tables.create_all(engine)
     return engine
 
