@@ -173,11 +173,11 @@ class Cluster:
     def start_rasa(self, replica: int) -> None:
         """Starts Rasa replica 0 or 1 (does not wait; see wait_rasa)."""
         port, action_port = self.ports.rasa[replica], self.ports.actions[replica]
-        command = [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints",
-                   "endpoints.yml", "--credentials", str(self.work_dir / "credentials.yml"),
-                   "--interface", "127.0.0.1", "--port", str(port), "--quiet"]
-        if self.env.get("RASA_API_TOKEN"):
-            command += ["--enable-api", "--auth-token", self.env["RASA_API_TOKEN"]]
+        # RASA_API_TOKEN (in env) turns the API on: clinic/rasa_command.py, never in argv.
+        command = [str(BIN / "python"), "-m", "clinic.rasa_command", "run", "--model",
+                   str(self.model), "--endpoints", "endpoints.yml", "--credentials",
+                   str(self.work_dir / "credentials.yml"), "--interface", "127.0.0.1",
+                   "--port", str(port), "--quiet"]
         if self.env.get("RASA_CORS_ORIGINS"):
             # A space-separated list, as scripts/run_services.sh reads it.
             command += ["--cors", *self.env["RASA_CORS_ORIGINS"].split()]
