@@ -3,7 +3,8 @@
 Runs a conversation suite against the real servers (LOG_LEVEL=DEBUG: Rasa `--debug`, rasa-sdk
 `--debug`, the web app's loggers) including a complete escalation form, an emergency mid-form
 and typed `/intent{...}` shortcuts carrying contact details, then searches everything the
-services wrote.
+services wrote: once with their output in a pipe (a log file, a container) and once in a
+terminal (`make run` by hand), where Rasa renders its log events as text, not JSON.
 """
 
 from __future__ import annotations
@@ -33,14 +34,19 @@ SECRETS = ["Marguerite", "Oyelaran", "Zuzanna", "Pettersson", "7700", "900461", 
            "m.oyelaran", "example.org"]
 
 
+@pytest.fixture(scope="module", params=["pipe", "terminal"])
+def output(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def log_text(tmp_path_factory):
+def log_text(tmp_path_factory, output):
     assert MODEL.exists(), f"{MODEL} is missing: run `make train` (make test does it first)"
-    work_dir = tmp_path_factory.mktemp("log-privacy")
+    work_dir = tmp_path_factory.mktemp(f"log-privacy-{output}")
     log_file = work_dir / "services.log"
     resources = get_resources()
     with running_services(MODEL, work_dir, extra_env={"LOG_LEVEL": "DEBUG"},
-                          log_file=log_file) as services:
+                          log_file=log_file, terminal=output == "terminal") as services:
         def texts(sender, message):
             return [reply.get("text") for reply in services.send(sender, message)]
 
@@ -81,11 +87,17 @@ def log_text(tmp_path_factory):
     return log_file.read_text(encoding="utf-8", errors="replace")
 
 
-def test_services_logged_at_debug(log_text):
+def test_services_logged_at_debug(log_text, output):
     # The check below means something only if the services really logged their debug output.
     assert "rasa.core.processor" in log_text
     assert "Received request to run 'validate_escalation_form'" in log_text
     assert REDACTED in log_text
+    # ... in the format of that output: Rasa's events as JSON in a pipe, as text in a terminal.
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", log_text)  # without the terminal's colours
+    json_events = re.search(r' - \{.*"event": "processor\.', plain)
+    text_events = re.search(r" - \[debug\s*\] processor\.", plain)
+    assert (json_events is not None, text_events is not None) == (
+        (True, False) if output == "pipe" else (False, True))
 
 
 @pytest.mark.parametrize("secret", SECRETS)
