@@ -29,6 +29,7 @@ from channels.credentials import write_credentials
 from clinic.local_postgres import running_postgres
 from clinic.local_services import PRODUCTION_ENV, free_port
 from clinic.paths import PROJECT_ROOT
+from clinic.store_url import describe
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "clinic.conf.template"
 BIN = PROJECT_ROOT / ".venv" / "bin"
@@ -377,7 +378,7 @@ def main() -> int:
     try:
         with running_cluster(model, work_dir, ports=ports, inherit_production_env=True) as cluster:
             print(f"Clinic entry point (nginx): {cluster.url}/webhooks/rest/webhook and "
-                  f"{cluster.url}/staff/\nPostgreSQL {cluster.tracker_db_url}, Redis "
+                  f"{cluster.url}/staff/\nPostgreSQL {describe(cluster.tracker_db_url)}, Redis "
                   f"{cluster.redis_url}; logs in {work_dir / 'logs'} (Ctrl-C stops all)",
                   flush=True)
             cluster.watch()

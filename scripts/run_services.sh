@@ -14,6 +14,13 @@
 # parent's name, phone number or e-mail address to a log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Parents' details and secrets live in files the services create (SQLite stores, outbox,
+# credentials): readable by their owner only, and so is var/. As root, other users may pass
+# through var/ without listing it: `make cluster` runs PostgreSQL and nginx's workers as their
+# own users under var/cluster.
+umask 077
+mkdir -p var
+if [[ $EUID -eq 0 ]]; then chmod 711 var; else chmod 700 var; fi
 BIN=.venv/bin
 MODEL=${MODEL:-models/clinic.tar.gz}
 ENDPOINTS=${ENDPOINTS:-endpoints.yml}

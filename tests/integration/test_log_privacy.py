@@ -9,7 +9,9 @@ terminal (`make run` by hand), where Rasa renders its log events as text, not JS
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import uuid
 
 import pytest
@@ -40,7 +42,8 @@ def output(request):
 
 
 @pytest.fixture(scope="module")
-def log_text(tmp_path_factory, output):
+def run(tmp_path_factory, output):
+    """Runs the conversations; the services' working directory and everything they logged."""
     assert MODEL.exists(), f"{MODEL} is missing: run `make train` (make test does it first)"
     work_dir = tmp_path_factory.mktemp(f"log-privacy-{output}")
     log_file = work_dir / "services.log"
@@ -84,7 +87,12 @@ def log_text(tmp_path_factory, output):
         # The details did reach the store (the only place they may be kept).
         assert [(c.parent_name, c.contact, c.question) for c in stored] == [
             (NAME, PHONE, QUESTION)]
-    return log_file.read_text(encoding="utf-8", errors="replace")
+    return work_dir, log_file.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(scope="module")
+def log_text(run):
+    return run[1]
 
 
 def test_services_logged_at_debug(log_text, output):
@@ -106,3 +114,15 @@ def test_no_personal_data_in_any_log(log_text, secret):
     pattern = re.compile(rf"(?<![0-9a-fx]){re.escape(secret.lower())}(?![0-9a-f])")
     lines = [line for line in log_text.splitlines() if pattern.search(line.lower())]
     assert lines == [], f"{secret!r} logged:\n" + "\n".join(line[:300] for line in lines[:5])
+
+
+def test_the_services_create_data_files_for_their_owner_only(run):
+    # SQLite stores, their WAL files, the outbox, the generated credentials: 0644 before.
+    work_dir, _ = run
+    files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in work_dir.iterdir()
+             if path.is_file() and path.name != "services.log"}  # the test's own log
+    assert {"tracker.db", "escalations.db", "credentials.yml"} <= set(files)
+    assert {name: oct(mode) for name, mode in files.items() if mode & 0o077} == {}
+    # var/: nobody else may list it (as root, others may only pass through it).
+    var_mode = stat.S_IMODE((PROJECT_ROOT / "var").stat().st_mode)
+    assert var_mode == (0o711 if os.geteuid() == 0 else 0o700)
