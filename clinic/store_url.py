@@ -11,6 +11,7 @@ WAL files the database file's mode.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -74,11 +75,14 @@ def make_private(path: Path) -> None:
     """Creates SQLite file `path` (and its folder) for its owner only; tightens an existing one."""
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    with contextlib.suppress(FileExistsError):  # another process may create it first
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     for suffix in _SQLITE_SUFFIXES:
         companion = path.with_name(path.name + suffix)
-        if companion.exists() and companion.stat().st_mode & 0o077:
-            companion.chmod(0o600)
+        # Someone else's file (a report read as another user) is left as it is.
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if companion.stat().st_mode & 0o077:
+                companion.chmod(0o600)
 
 
 def open_engine(url: str, **kwargs: Any) -> Engine:
