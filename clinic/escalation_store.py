@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clinic.paths import PROJECT_ROOT
-from clinic.store_url import open_engine
+from clinic.store_url import open_engine, sqlite_url
 
 DB_URL_ENV = "ESCALATION_DB_URL"
 DEFAULT_DB_FILE = PROJECT_ROOT / "var" / "escalations.db"
@@ -121,7 +121,7 @@ class EscalatedQuestion:
 def database_url(environ: Optional[Dict[str, str]] = None) -> str:
     """ESCALATION_DB_URL, or the SQLite file under var/."""
     env = os.environ if environ is None else environ
-    return env.get(DB_URL_ENV) or f"sqlite:///{DEFAULT_DB_FILE}"
+    return env.get(DB_URL_ENV) or sqlite_url(DEFAULT_DB_FILE)
 
 
 def open_database(url: str, tables: sa.MetaData) -> Engine:

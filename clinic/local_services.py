@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Dict, Iterator, List, Optional
 
 from clinic.paths import PROJECT_ROOT
+from clinic.store_url import sqlite_url
 
 #: Variables that point services at shared infrastructure; set them through `extra_env` only.
 PRODUCTION_ENV = frozenset({
@@ -111,7 +112,7 @@ def running_services(
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "WEBAPP_HOST": "127.0.0.1",
         "WEBAPP_PORT": str(webapp_port),
-        "ESCALATION_DB_URL": f"sqlite:///{work_dir / 'escalations.db'}",
+        "ESCALATION_DB_URL": sqlite_url(work_dir / "escalations.db"),
         "ESCALATION_OUTBOX": str(work_dir / "escalation-outbox.db"),
         "TRACKER_DB": str(work_dir / "tracker.db"),
         "CREDENTIALS_FILE": str(work_dir / "credentials.yml"),

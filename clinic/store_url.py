@@ -53,14 +53,18 @@ def sqlite_file(url: str) -> Optional[Path]:
     return Path(parsed.database)
 
 
+def sqlite_url(path: Path) -> str:
+    """The URL of the SQLite file `path` (relative paths from the project root)."""
+    return f"sqlite:///{path if path.is_absolute() else PROJECT_ROOT / path}"
+
+
 def tracker_db_url(environ: Optional[Mapping[str, str]] = None) -> str:
     """TRACKER_DB_URL (e.g. PostgreSQL), else the SQLite file TRACKER_DB (var/tracker.db)."""
     env = os.environ if environ is None else environ
     url = env.get(TRACKER_DB_URL_ENV, "").strip()
     if url:
         return normalise(url)
-    path = Path(env.get(TRACKER_DB_ENV, "").strip() or DEFAULT_TRACKER_FILE)
-    return f"sqlite:///{path if path.is_absolute() else PROJECT_ROOT / path}"
+    return sqlite_url(Path(env.get(TRACKER_DB_ENV, "").strip() or DEFAULT_TRACKER_FILE))
 
 
 def describe(url: str) -> str:

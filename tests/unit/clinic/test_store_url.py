@@ -1,11 +1,19 @@
 import re
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 
 from clinic.paths import PROJECT_ROOT
-from clinic.store_url import describe, normalise, open_engine, sqlite_file, tracker_db_url
+from clinic.store_url import (
+    describe,
+    normalise,
+    open_engine,
+    sqlite_file,
+    sqlite_url,
+    tracker_db_url,
+)
 
 
 def mode(path) -> int:
@@ -27,6 +35,8 @@ def test_a_bad_url_is_refused_without_repeating_it():
 
 def test_sqlite_file(tmp_path):
     assert sqlite_file(f"sqlite:///{tmp_path}/t.db") == tmp_path / "t.db"
+    assert sqlite_file(sqlite_url(tmp_path / "t.db")) == tmp_path / "t.db"
+    assert sqlite_url(Path("var/x.db")) == f"sqlite:///{PROJECT_ROOT}/var/x.db"
     assert sqlite_file("sqlite://") is None
     assert sqlite_file("postgres://u@db/x") is None
 
