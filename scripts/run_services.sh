@@ -96,7 +96,8 @@ echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
 echo "Web widget demo:   http://$WEBAPP_HOST:$WEBAPP_PORT/  (socket.io on the Rasa port)"
 echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
 "$BIN/python" -m clinic.rasa_command run --model "$MODEL" --endpoints "$ENDPOINTS" \
-  --credentials "$CREDENTIALS_FILE" --interface "$RASA_HOST" --port "$RASA_PORT" "$LOG_FLAG" "${rasa_args[@]}" &
+  --credentials "$CREDENTIALS_FILE" --interface "$RASA_HOST" --port "$RASA_PORT" "$LOG_FLAG" \
+  "${rasa_args[@]}" &
 pids+=($!)
 
 # Stop everything as soon as one service exits.
