@@ -29,6 +29,7 @@ from channels.credentials import write_credentials
 from clinic.local_postgres import running_postgres
 from clinic.local_services import PRODUCTION_ENV, free_port
 from clinic.paths import PROJECT_ROOT
+from clinic.store_url import describe
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "clinic.conf.template"
 BIN = PROJECT_ROOT / ".venv" / "bin"
@@ -173,11 +174,11 @@ class Cluster:
     def start_rasa(self, replica: int) -> None:
         """Starts Rasa replica 0 or 1 (does not wait; see wait_rasa)."""
         port, action_port = self.ports.rasa[replica], self.ports.actions[replica]
-        command = [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints",
-                   "endpoints.yml", "--credentials", str(self.work_dir / "credentials.yml"),
-                   "--interface", "127.0.0.1", "--port", str(port), "--quiet"]
-        if self.env.get("RASA_API_TOKEN"):
-            command += ["--enable-api", "--auth-token", self.env["RASA_API_TOKEN"]]
+        # RASA_API_TOKEN (in env) turns the API on: clinic/rasa_command.py, never in argv.
+        command = [str(BIN / "python"), "-m", "clinic.rasa_command", "run", "--model",
+                   str(self.model), "--endpoints", "endpoints.yml", "--credentials",
+                   str(self.work_dir / "credentials.yml"), "--interface", "127.0.0.1",
+                   "--port", str(port), "--quiet"]
         if self.env.get("RASA_CORS_ORIGINS"):
             # A space-separated list, as scripts/run_services.sh reads it.
             command += ["--cors", *self.env["RASA_CORS_ORIGINS"].split()]
@@ -380,7 +381,7 @@ def main() -> int:
     try:
         with running_cluster(model, work_dir, ports=ports, inherit_production_env=True) as cluster:
             print(f"Clinic entry point (nginx): {cluster.url}/webhooks/rest/webhook and "
-                  f"{cluster.url}/staff/\nPostgreSQL {cluster.tracker_db_url}, Redis "
+                  f"{cluster.url}/staff/\nPostgreSQL {describe(cluster.tracker_db_url)}, Redis "
                   f"{cluster.redis_url}; logs in {work_dir / 'logs'} (Ctrl-C stops all)",
                   flush=True)
             cluster.watch()
