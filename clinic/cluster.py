@@ -207,8 +207,12 @@ class Cluster:
             time.sleep(interval)
 
 
-def write_nginx_conf(nginx_dir: Path, ports: ClusterPorts, chat_rate: str, chat_burst: int) -> Path:
-    """Writes nginx.conf (paths under nginx_dir) and clinic.conf (from the template)."""
+def write_nginx_conf(nginx_dir: Path, ports: ClusterPorts, chat_rate: str, chat_burst: int,
+                     rest_channel_public: str = "off") -> Path:
+    """Writes nginx.conf (paths under nginx_dir) and clinic.conf (from the template).
+
+    rest_channel_public: "on" routes the REST channel (REST_CHANNEL_PUBLIC); off by default.
+    """
     for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (nginx_dir / "tmp" / temp).mkdir(parents=True, exist_ok=True)
     user = ""
@@ -224,6 +228,7 @@ def write_nginx_conf(nginx_dir: Path, ports: ClusterPorts, chat_rate: str, chat_
         "WEBAPP_ADDR": f"127.0.0.1:{ports.webapp}",
         "CHAT_RATE": chat_rate,
         "CHAT_BURST": str(chat_burst),
+        "REST_CHANNEL_PUBLIC": rest_channel_public,
     }))
     main_conf = nginx_dir / "nginx.conf"
     main_conf.write_text(NGINX_MAIN_CONF.format(dir=nginx_dir, user=user))
@@ -238,7 +243,8 @@ def nginx_command(main_conf: Path) -> List[str]:
 
 
 def _start_nginx(cluster: Cluster, chat_rate: str, chat_burst: int) -> None:
-    main_conf = write_nginx_conf(cluster.work_dir / "nginx", cluster.ports, chat_rate, chat_burst)
+    main_conf = write_nginx_conf(cluster.work_dir / "nginx", cluster.ports, chat_rate, chat_burst,
+                                 cluster.env.get("REST_CHANNEL_PUBLIC", "off"))
     command = nginx_command(main_conf)
     subprocess.run([*command, "-t", "-q"], check=True)  # noqa: S603 (clear config errors)
     cluster.start("nginx", [*command, "-g", "daemon off;"])

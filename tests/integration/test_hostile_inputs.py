@@ -30,6 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from channels.conversation_ids import rest_conversation_id
 from clinic.escalation_store import EscalationStore
 from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
@@ -373,7 +374,7 @@ def test_typed_entities_do_not_fill_the_escalation_form(services, rest):
     # The form starts at its first question: nothing was filled by the typed entities.
     assert say(rest, sender, "/affirm") == [resources.message("ask_parent_name")]
     store = EscalationStore(services.env["ESCALATION_DB_URL"])
-    assert [c for c in store.list() if c.conversation_id == sender] == []
+    assert [c for c in store.list() if c.conversation_id == rest_conversation_id(sender)] == []
     store.dispose()
 
 
@@ -439,7 +440,7 @@ def test_hostile_text_in_a_transcript_is_rendered_escaped(services, rest, webapp
                                 "he can't breathe")
     assert replies[0] == get_resources().message("emergency")
     store = EscalationStore(services.env["ESCALATION_DB_URL"])
-    [case] = [c for c in store.list() if c.conversation_id == sender]
+    [case] = [c for c in store.list() if c.conversation_id == rest_conversation_id(sender)]
     store.dispose()
     status, page = webapp.request("GET", f"/staff/escalations/{case.reference}", None,
                                   staff_session(f"http://127.0.0.1:{services.env['WEBAPP_PORT']}"))
@@ -458,7 +459,7 @@ def test_everything_still_works_afterwards(services, rest):
     store = EscalationStore(services.env["ESCALATION_DB_URL"])
     try:
         fuzzed = [case for case in store.list(("open", "contacted", "closed"))
-                  if case.conversation_id.startswith(FUZZ_PREFIX)]
+                  if case.conversation_id.startswith(rest_conversation_id(FUZZ_PREFIX))]
     finally:
         store.dispose()
     # Emergencies are recorded as urgent cases (safety rule 1); a routine case would mean the

@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 
+from channels.conversation_ids import rest_conversation_id
 from clinic.escalation_store import EscalationStore
 from clinic.local_services import running_services
 from clinic.log_redaction import REDACTED
@@ -82,7 +83,7 @@ def run(tmp_path_factory, output):
 
         store = EscalationStore(services.env["ESCALATION_DB_URL"])
         stored = [case for case in store.list(("open", "contacted", "closed"))
-                  if case.conversation_id == sender]
+                  if case.conversation_id == rest_conversation_id(sender)]
         store.dispose()
         # The details did reach the store (the only place they may be kept).
         assert [(c.parent_name, c.contact, c.question) for c in stored] == [

@@ -189,8 +189,10 @@ def test_helm_generated_endpoints_and_credentials_repeat_the_project_files():
     settings = helm("rasa")["applicationSettings"]
     assert without_nulls(settings["endpoints"]["trackerStore"]) == endpoints["tracker_store"]
     assert without_nulls(settings["endpoints"]["lockStore"]) == endpoints["lock_store"]
-    assert settings["credentials"]["additionalChannelCredentials"] == credentials
-
+    # All but the REST channel, which is not served publicly by default.
+    rest = "channels.rest.ClinicRestInput"
+    assert settings["credentials"]["additionalChannelCredentials"] == {
+        name: value for name, value in credentials.items() if name != rest}
 
 # ---------------------------------------------------------------- what each image must contain
 # The project's top-level packages: directories at the root with an __init__.py (tests aside).
@@ -302,3 +304,16 @@ def test_every_image_holds_the_packages_its_service_loads(image, entries, framew
     loaded = imported_project_packages(entries, frameworks)
     missing = loaded - copied_packages(image)
     assert not missing, f"Dockerfile.{image} lacks {sorted(missing)}, which its service loads"
+
+
+def test_rest_channel_is_not_public_by_default(compose):
+    # A REST client names its own conversation: the entry points route it only when asked.
+    assert compose["services"]["nginx"]["environment"]["REST_CHANNEL_PUBLIC"] == (
+        "${REST_CHANNEL_PUBLIC:-off}")
+    assert "channels.rest.ClinicRestInput" not in (
+        helm("rasa")["applicationSettings"]["credentials"]["additionalChannelCredentials"])
+    conf = render_nginx_conf(NGINX_TEMPLATE.read_text(), {
+        name: "off" if name == "REST_CHANNEL_PUBLIC" else "1"
+        for name in PLACEHOLDER.findall(NGINX_TEMPLATE.read_text())})
+    # Only "on" opens it (tests/integration/test_nginx_routing.py runs nginx on both).
+    assert re.search(r'map "off" \$clinic_rest_closed \{\s*default 1;\s*on\s+0;', conf)
