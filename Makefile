@@ -102,6 +102,10 @@ staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (as
 report: $(INSTALLED) ## Answer feedback and escalations by reason (counts only; ESCALATION_DB_URL or var/escalations.db)
 	@$(BIN)/python scripts/answer_report.py
 
+.PHONY: signoffs
+signoffs: $(INSTALLED) ## Import content/signoffs.yml into the sign-off store, export all sign-offs back to it
+	@$(BIN)/python scripts/signoffs.py
+
 .PHONY: shell
 shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running); DEBUG=1 shows intent and answer status
 	@STAFF_SHELL_DEBUG="$(DEBUG)" scripts/run_services.sh --shell
