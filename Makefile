@@ -95,7 +95,7 @@ cluster: $(MODEL) system-packages ## Production-like cluster on 127.0.0.1: nginx
 	@$(BIN)/python -m clinic.cluster
 
 .PHONY: staff-password
-staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (asks for the password)
+staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (asks for the role and password)
 	@read -rp "Staff user name: " name && $(BIN)/python scripts/staff_password.py "$$name"
 
 .PHONY: report
