@@ -27,6 +27,7 @@ from clinic.signoffs import (
     review_state,
     word_diff,
 )
+from webapp.staff_auth import Session
 from webapp.staff_inbox import csrf_ok, current_session, render
 
 content_review = Blueprint("content_review", url_prefix="/staff")
@@ -63,20 +64,24 @@ class TextRow:
                          f"{self.entry.text} [Source: {self.entry.source}]")
 
 
+def text_row(kind: str, entry: Entry, reviews: List[Review],
+             settings_values: Dict[str, str]) -> TextRow:
+    """One text with its grade (as the parent reads it) and state."""
+    grade = entry_grade(entry, settings_values)
+    return TextRow(kind, entry, len(entry.text.split()), grade, grade_band(grade),
+                   review_state(entry, reviews), reviews)
+
+
 def text_rows(content: Content, reviews: Dict[str, List[Review]],
               settings_values: Dict[str, str]) -> List[TextRow]:
     """Every parent-facing text; the emergency message first while it is not signed."""
-    rows = []
-    for text_id, (kind, entry) in content.parent_facing().items():
-        grade = entry_grade(entry, settings_values)
-        rows.append(TextRow(kind, entry, len(entry.text.split()), grade,
-                            grade_band(grade), review_state(entry, reviews.get(text_id, [])),
-                            reviews.get(text_id, [])))
+    rows = [text_row(kind, entry, reviews.get(text_id, []), settings_values)
+            for text_id, (kind, entry) in content.parent_facing().items()]
     rows.sort(key=lambda row: not (row.entry.id == EMERGENCY_MESSAGE and row.state != SIGNED))
     return rows
 
 
-def _forbidden(request: Request, session) -> HTTPResponse:
+def _forbidden(request: Request, session: Session) -> HTTPResponse:
     return render(request, "forbidden.html", status=403, session=session)
 
 
@@ -110,9 +115,7 @@ async def text(request: Request, text_id: str) -> HTTPResponse:
         return render(request, "not_found.html", status=404, session=session)
     reviews = await asyncio.to_thread(request.app.ctx.signoffs.history, text_id)
     kind, entry = found
-    grade = entry_grade(entry, resources.settings.template_values())
-    row = TextRow(kind, entry, len(entry.text.split()), grade, grade_band(grade),
-                  review_state(entry, reviews), reviews)
+    row = text_row(kind, entry, reviews, resources.settings.template_values())
     return render(request, "content_text.html", session=session, row=row,
                   text_hash=entry_hash(entry), error=request.args.get("error"))
 
