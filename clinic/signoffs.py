@@ -296,8 +296,9 @@ class ServingPolicy:
                          type(exc).__name__)
 
 
-def open_signoffs(url: Optional[str] = None, signoff_file: Path = SIGNOFFS_FILE) -> SignoffStore:
+def open_signoffs(url: Optional[str] = None, signoff_file: Optional[Path] = None) -> SignoffStore:
     """The sign-off store with the repository's reviews (content/signoffs.yml) imported."""
+    signoff_file = signoff_file or SIGNOFFS_FILE
     store = SignoffStore(url)
     added = store.import_reviews(read_signoff_file(signoff_file))
     if added:
@@ -307,8 +308,15 @@ def open_signoffs(url: Optional[str] = None, signoff_file: Path = SIGNOFFS_FILE)
 
 @lru_cache(maxsize=1)
 def serving_policy() -> ServingPolicy:
-    """The process-wide serving policy; opens the sign-off store on first use under `signed`."""
-    policy = content_policy()
+    """The process-wide serving policy; opens the sign-off store on first use under `signed`.
+
+    A misspelt CONTENT_POLICY serves signed texts only (fails closed) and says so in the log.
+    """
+    try:
+        policy = content_policy()
+    except ValueError as exc:
+        logger.error("%s: serving signed texts only", exc)
+        policy = "signed"
     if policy == "all":
         return ServingPolicy(policy, None)
     store = open_signoffs()

@@ -18,6 +18,7 @@ from clinic.signoffs import (
     open_signoffs,
     read_signoff_file,
     review_state,
+    serving_policy,
     unsigned_emergency_warning,
     word_diff,
     write_signoff_file,
@@ -117,3 +118,17 @@ def test_signed_policy_withholds_when_the_store_is_down(resources, tmp_path):
     assert not policy.allows(resources.content.answers["pain"])
     assert policy.allows(resources.content.messages["emergency"])
     policy.count_withheld("pain")  # logged, not raised
+
+
+def test_a_misspelt_policy_serves_signed_texts_only(tmp_path, monkeypatch, resources):
+    monkeypatch.setenv("CONTENT_POLICY", "sigend")
+    monkeypatch.setenv("ESCALATION_DB_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    monkeypatch.setattr("clinic.signoffs.SIGNOFFS_FILE", tmp_path / "none.yml")
+    serving_policy.cache_clear()
+    try:
+        policy = serving_policy()
+        assert policy.policy == "signed"
+        assert not policy.allows(resources.content.answers["pain"])
+        policy.store.dispose()
+    finally:
+        serving_policy.cache_clear()
