@@ -214,7 +214,14 @@ class Cluster:
         self.wait_up(f"rasa-{replica + 1}", self.rasa_urls[replica] + "/", timeout)
 
     def stop_rasa(self, replica: int) -> None:
-        """Stops Rasa replica 0 or 1 with SIGTERM (what an orchestrator does)."""
+        """Drains Rasa replica 0 or 1 from nginx, then stops it with SIGTERM (as Kubernetes does).
+
+        nginx no longer retries a turn it has sent (deploy/nginx/clinic.conf.template): taken
+        out first, the replica gets no new turn while it shuts down and finishes the ones it has.
+        """
+        if self.supervisor is not None and "nginx" in self.processes:
+            self.supervisor.drain(replica)
+            time.sleep(1)  # nginx's new workers have the configuration; old ones finish
         self.stop(f"rasa-{replica + 1}")
 
     def mark_down(self, replicas: FrozenSet[int]) -> None:

@@ -78,6 +78,8 @@ class Supervisor:
         self._thread: Optional[threading.Thread] = None
         self._next_health = 0.0
         self._failing: Dict[int, int] = {}
+        #: Replicas taken out to be stopped, with the pid they had: out until a new process.
+        self._drained: Dict[int, Optional[int]] = {}
 
     def _event(self, child: str, what: str) -> None:
         self.events.append(Event(time.monotonic(), child, what))
@@ -128,6 +130,11 @@ class Supervisor:
         """Marks replicas whose health report is not 200 down in nginx, and back up."""
         for replica, url in enumerate(self.cluster.rasa_urls):
             failing = 0 if replica_healthy(url) else self._failing.get(replica, 0) + 1
+            if replica in self._drained:
+                if failing or self._pid(replica) in (None, self._drained[replica]):
+                    failing = 2
+                else:
+                    del self._drained[replica]
             self._failing[replica] = failing
         # Two reports in a row: one slow answer under load is not an outage.
         unhealthy = frozenset(replica for replica, count in self._failing.items() if count >= 2)
@@ -137,6 +144,18 @@ class Supervisor:
             self.down = down
             self.cluster.mark_down(down)
             self._event("nginx", f"replicas down: {sorted(r + 1 for r in down) or 'none'}")
+
+    def drain(self, replica: int) -> None:
+        """Takes a replica out of nginx before it is stopped on purpose (until healthy again)."""
+        if len(self.down | {replica}) < len(self.cluster.rasa_urls):
+            self.down = self.down | {replica}
+            self._drained[replica] = self._pid(replica)
+            self.cluster.mark_down(self.down)
+            self._event("nginx", f"replicas down: {sorted(r + 1 for r in self.down)} (drain)")
+
+    def _pid(self, replica: int) -> Optional[int]:
+        process = self.cluster.processes.get(f"rasa-{replica + 1}")
+        return process.pid if process is not None else None
 
     def run(self, interval: float = 0.5) -> None:
         """Until stop(); raises CrashLoopError."""

@@ -97,3 +97,20 @@ def test_an_unhealthy_replica_is_marked_down_in_nginx_and_never_both(cluster, mo
     healthy[cluster.rasa_urls[0]] = healthy[cluster.rasa_urls[1]] = True
     supervisor.check_replicas()
     assert marked == [{0}, set()]
+
+
+def test_a_drained_replica_stays_out_until_a_new_process_answers(cluster, monkeypatch):
+    monkeypatch.setattr(supervisor_module, "replica_healthy", lambda url: True)
+    marked = []
+    monkeypatch.setattr(Cluster, "mark_down", lambda self, down: marked.append(set(down)))
+    cluster.start("rasa-1", SLEEPER)
+    cluster.start("nginx", SLEEPER)
+    supervisor = Supervisor(cluster, report=lambda line: None)
+    supervisor.drain(0)
+    supervisor.check_replicas()  # still healthy while it finishes its turns: stays out
+    assert marked == [{0}]
+    cluster.stop("rasa-1")
+    supervisor.check_replicas()
+    cluster.start("rasa-1", SLEEPER)
+    supervisor.check_replicas()
+    assert marked == [{0}, set()]
