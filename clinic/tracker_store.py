@@ -43,6 +43,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import ConnectionException
 
+from clinic import store_outage
 from clinic.paths import PROJECT_ROOT
 from clinic.store_health import StoreHealth
 
@@ -179,6 +180,7 @@ class ClinicTrackerStore(SQLTrackerStore):
             tracker = await super().retrieve(sender_id)
         except Exception as error:
             self.health.failed(error)
+            store_outage.record(sender_id)  # the parent is told (channels/reply_guard.py)
             raise
         self.health.succeeded()
         if tracker is not None:

@@ -350,6 +350,10 @@ async def crash_one(cluster: Cluster, fault: Fault, session: aiohttp.ClientSessi
     """Kills one process, sends emergencies during the outage, times its recovery."""
     old_pid = cluster.kill(fault.child)
     fault.killed_at = time.monotonic()
+    # A second later: during the outage. (At the very instant of a kill, a dying replica's
+    # socket still accepts a turn that then fails with 502, like any turn in flight: counted
+    # by the parents' turns above.)
+    await asyncio.sleep(1)
     emergency = [Turn(EMERGENCY, expect(get_resources().message("emergency")))]
     fault.emergencies = list(await asyncio.gather(*(
         converse(session, url, number, lambda: None, emergency, prefix="crash-emergency")
