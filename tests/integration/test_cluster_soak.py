@@ -24,6 +24,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -425,8 +426,10 @@ def fault_table(outcomes: List[Outcome], faults: List[Fault],
         wrong = [o for o in touched if stored[o.sender] not in stored_forms(o)]
         duplicated = sum(len(stored[o.sender]) > len(set(stored[o.sender])) for o in wrong)
         lost = len(wrong) - duplicated
+        kinds = Counter(re.sub(r"^turn \d+( \(.*?\))?: ", "", o.error).split(",")[0][:60]
+                        for o in touched if o.error and o.turns[-1] in window)
         rows.append({
-            "fault": f"SIGKILL {fault.child}", "sent": len(window),
+            "fault": f"SIGKILL {fault.child}", "sent": len(window), "kinds": dict(kinds),
             "failed": sum(not ok for _, _, ok in window),
             "slowest_s": max((seconds for _, seconds, _ in window), default=0.0),
             "back_s": fault.back_s, "answering_s": fault.answering_s,
@@ -473,13 +476,12 @@ def test_soak_through_crashes(cluster):
         print(f"| {row['fault']} | {row['sent']} | {row['failed']} | {row['slowest_s']:.1f} s "
               f"| {row['back_s']:.1f} s | {row['answering_s']:.1f} s "
               f"| {row['lost']} / {row['duplicated']} |")
-    for error in [o.error for o in failed][:10]:
-        print("  failed:", error)
     emergencies = [o for fault in faults for o in fault.emergencies]
     recorded = urgent_cases(cluster, [o.sender for o in emergencies])
-    print(f"emergencies during outages: {len(emergencies)} sent, "
-          f"{sum(not o.error for o in emergencies)} answered with the emergency message, "
-          f"{sum(n == 1 for n in recorded.values())} recorded once")
+    for row, fault in zip(rows, faults, strict=True):
+        print(f"{row['fault']}: failed turns {row['kinds']}; emergencies "
+              f"{sum(not o.error for o in fault.emergencies)}/{len(fault.emergencies)} answered, "
+              f"{sum(recorded[o.sender] == 1 for o in fault.emergencies)} recorded once")
 
     assert cluster.supervisor.failure is None
     assert sum(o.empty for o in outcomes + emergencies) == 0  # no turn answered with nothing

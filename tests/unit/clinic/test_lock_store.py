@@ -109,3 +109,26 @@ async def test_the_lease_is_capped_by_the_lifetime(redis_url, monkeypatch):
     monkeypatch.setenv("TICKET_LOCK_LIFETIME", "0.5")
     with pytest.raises(ValueError, match="TICKET_LOCK_LEASE"):
         ClinicLockStore()
+
+
+async def test_a_turn_waits_for_a_redis_restart_instead_of_failing(monkeypatch):
+    import asyncio
+
+    from tests.integration.test_faults import redis_server
+
+    port = free_port()
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{port}/0")
+    store = ClinicLockStore()  # Redis is down (killed, being restarted)
+
+    async def restart_redis_soon() -> None:
+        await asyncio.sleep(1)
+        stack.enter_context(redis_server(port))
+
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        restart = asyncio.create_task(restart_redis_soon())
+        async with store.lock("parent"):
+            pass
+        await restart
+    assert store.health.failures >= 1  # it was down, and reported
