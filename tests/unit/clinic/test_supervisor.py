@@ -114,3 +114,17 @@ def test_a_drained_replica_stays_out_until_a_new_process_answers(cluster, monkey
     cluster.start("rasa-1", SLEEPER)
     supervisor.check_replicas()
     assert marked == [{0}, set()]
+
+
+def test_a_replica_whose_action_server_died_is_taken_out_at_once(cluster, monkeypatch):
+    monkeypatch.setattr(supervisor_module, "replica_healthy", lambda url: True)
+    marked = []
+    monkeypatch.setattr(Cluster, "mark_down", lambda self, down: marked.append(set(down)))
+    cluster.start("nginx", SLEEPER)
+    cluster.start("actions-2", SLEEPER)
+    supervisor = Supervisor(cluster, report=lambda line: None)
+    supervisor._next_health = float("inf")  # no health report yet: the exit alone decides
+    cluster.kill("actions-2")
+    wait_for(lambda: cluster.processes["actions-2"].poll() is not None)
+    supervisor.check_once()
+    assert marked == [{1}]
