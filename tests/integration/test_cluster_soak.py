@@ -419,9 +419,9 @@ def fault_table(outcomes: List[Outcome], faults: List[Fault],
     rows = []
     for index, fault in enumerate(faults):
         end = faults[index + 1].killed_at if index + 1 < len(faults) else float("inf")
-        # Turns in progress at the kill count for it.
+        # Turns that ended from this kill to the next one (those in progress at the kill too).
         window = [turn for o in outcomes for turn in o.turns
-                  if turn[0] < end and turn[0] + turn[1] >= fault.killed_at]
+                  if fault.killed_at <= turn[0] + turn[1] < end]
         touched = [o for o in outcomes if any(t in window for t in o.turns)]
         wrong = [o for o in touched if stored[o.sender] not in stored_forms(o)]
         duplicated = sum(len(stored[o.sender]) > len(set(stored[o.sender])) for o in wrong)
