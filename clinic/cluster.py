@@ -36,6 +36,8 @@ from clinic.supervisor import CrashLoopError, Supervisor
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "clinic.conf.template"
 BIN = PROJECT_ROOT / ".venv" / "bin"
 PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
+#: Seconds between taking a replica out of nginx and stopping it (Kubernetes: a preStop sleep).
+DRAIN_SECONDS = 5.0
 # Database and role of the cluster's PostgreSQL (deploy/compose.yml uses the same names).
 DB_NAME = DB_USER = "clinic"
 
@@ -221,7 +223,9 @@ class Cluster:
         """
         if self.supervisor is not None and "nginx" in self.processes:
             self.supervisor.drain(replica)
-            time.sleep(1)  # nginx's new workers have the configuration; old ones finish
+            # Turns already sent finish first (p95 under 3 s in the soak; with 1 s, 3 of 240
+            # turns were cut off by the shutdown and failed with 502).
+            time.sleep(DRAIN_SECONDS)
         self.stop(f"rasa-{replica + 1}")
 
     def mark_down(self, replicas: FrozenSet[int]) -> None:
