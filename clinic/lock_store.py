@@ -16,7 +16,8 @@ third of that while its turn waits or runs, up to `TICKET_LOCK_LIFETIME` seconds
 Rasa's fixed 60 s ticket outlived a replica killed mid-turn: the retried turn waited 59-60 s on
 the other replica and nginx counted that replica as failed (issue 16). Now a dead holder's
 ticket lapses within the lease, and the 40 s cap is longer than the slowest honest turn
-(action timeout 10 s + model and stores, measured at most ~6 s under the 50-conversation soak)
+(action timeout 10 s plus the model and the stores; the slowest turn in the
+50-conversation soaks was about 10 s)
 and shorter than nginx's `proxy_read_timeout` (50 s, deploy/nginx/clinic.conf.template), so a
 hung holder cannot make nginx time out a healthy replica. Every change to a Redis lock is one
 WATCH/MULTI transaction: replicas that read-modify-write the same conversation's lock (a turn
