@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from clinic import store_outage
 from clinic.paths import SPACY_PIPELINE_DIR
 from clinic.rasa_runtime import tune_rasa_runtime
 from clinic.red_flags import RedFlagDetector
@@ -123,5 +124,8 @@ def guard_replies(on_new_message: Handler) -> Handler:
                 await _send(message, fallback_messages(text, "service_unavailable"))
             except Exception as error:  # noqa: BLE001
                 logger.error("fallback reply failed too (%s)", type(error).__name__)
+        if store_outage.take(message.sender_id):
+            # The conversation could not be read: a form cannot go on (clinic/store_outage.py).
+            await _send(message, [{"text": get_resources().message("store_unavailable")}])
 
     return handle
