@@ -268,11 +268,13 @@ def test_failed_sign_ins_are_limited_per_address_without_nginx(limited):
 def test_unknown_user_names_take_as_long_as_known_ones(unlimited):
     base, _ = unlimited
     known, unknown = [], []
-    for number in range(9):  # interleaved, so load from other processes hits both alike
+    for number in range(15):  # interleaved, so load from other processes hits both alike
         known.append(sign_in(base, "nurse.kim", "wrong")[3])
         unknown.append(sign_in(base, f"no.such.user.{number}", "wrong")[3])
-    known_s, unknown_s = statistics.median(known), statistics.median(unknown)
-    print(f"\nsign-in median: known name {known_s:.3f} s, unknown name {unknown_s:.3f} s")
+    # The fastest of each: other processes' load only ever adds time (medians differed by 27 %
+    # once with six test suites sharing the two cores; the old double hash costs 70 % more).
+    known_s, unknown_s = min(known), min(unknown)
+    print(f"\nfastest sign-in: known name {known_s:.3f} s, unknown name {unknown_s:.3f} s")
     assert abs(known_s - unknown_s) <= 0.2 * max(known_s, unknown_s), (known, unknown)
 
 
