@@ -1,11 +1,16 @@
-"""The action server's escalation store and notifier, opened on first use."""
+"""The escalation store, outbox and notifier of a process that records cases, opened on first use.
+
+The action server records escalations; the Rasa server's reply guard records an emergency it
+answered itself (channels/reply_guard.py). An emergency in a conversation that already has an
+open urgent case is appended to it and not notified again (clinic/escalation_store.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from clinic.escalation_outbox import EscalationOutbox
 from clinic.escalation_store import Escalation, EscalationStore
@@ -30,12 +35,12 @@ def get_outbox() -> EscalationOutbox:
     return EscalationOutbox()
 
 
-def _store_now(fields: Dict[str, Any]) -> Escalation:
-    """Moves any waiting cases into the store, then stores this one (blocking)."""
+def _store_now(fields: Dict[str, Any]) -> Tuple[Escalation, bool]:
+    """Moves any waiting cases into the store, then stores this one (blocking); True if new."""
     store = get_store()
     if get_outbox().waiting():
         get_outbox().drain(store)
-    return store.create(**fields)
+    return store.create_or_append(**fields)
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +68,7 @@ async def record_escalation(
         "question": question, "consent": consent,
     }
     try:
-        escalation = await asyncio.to_thread(_store_now, fields)
+        escalation, new = await asyncio.to_thread(_store_now, fields)
     except Exception as exc:  # noqa: BLE001 (any database failure: keep it in the outbox)
         # The exception type only: a database message could quote the parent's details.
         logger.error("could not store a %s escalation (%s): %s", urgency, reason,
@@ -76,6 +81,10 @@ async def record_escalation(
         logger.warning("escalation %s kept in the outbox until the store is back",
                        queued.reference)
         return queued
+    if not new:
+        # Appended to the conversation's open urgent case: the clinic knows already.
+        logger.warning("emergency appended to urgent case %s", escalation.reference)
+        return escalation
     try:
         await asyncio.wait_for(
             get_notifier().deliver(get_store(), escalation), timeout=INLINE_NOTIFY_SECONDS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Any, Dict, Iterable, List
 
 from rasa_sdk import Tracker
 
@@ -10,15 +10,22 @@ from rasa_sdk import Tracker
 TRANSCRIPT_TURNS = 20
 
 
-def recent_transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> List[Dict[str, str]]:
-    """The last `turns` user and bot texts, oldest first."""
+def transcript_lines(
+    events: Iterable[Dict[str, Any]], turns: int = TRANSCRIPT_TURNS
+) -> List[Dict[str, str]]:
+    """The last `turns` user and bot texts of serialised tracker events, oldest first."""
     lines: List[Dict[str, str]] = []
-    for event in tracker.events:
+    for event in events:
         if event.get("event") == "user" and event.get("text"):
             lines.append({"speaker": "user", "text": str(event["text"])})
         elif event.get("event") == "bot" and event.get("text"):
             lines.append({"speaker": "bot", "text": str(event["text"])})
     return lines[-turns:]
+
+
+def recent_transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> List[Dict[str, str]]:
+    """The last `turns` user and bot texts, oldest first."""
+    return transcript_lines(tracker.events, turns)
 
 
 def last_user_text(tracker: Tracker, skip_commands: bool = True) -> str:

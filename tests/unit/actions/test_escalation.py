@@ -165,8 +165,8 @@ async def test_store_down_keeps_the_case_in_the_outbox_until_it_is_back(
     def broken(**_):
         raise RuntimeError("database is down")
 
-    working = escalation_store.create
-    monkeypatch.setattr(escalation_store, "create", broken)
+    working = escalation_store.create_or_append
+    monkeypatch.setattr(escalation_store, "create_or_append", broken)
     await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
     [reply] = texts(dispatcher)
     reference = re.search(r"ESC-\d{4}-Q[0-9A-F]{6}", reply).group(0)
@@ -174,7 +174,7 @@ async def test_store_down_keeps_the_case_in_the_outbox_until_it_is_back(
     assert get_outbox().waiting() == 1
 
     # The store is back: the next case moves the waiting one in first, reference kept.
-    monkeypatch.setattr(escalation_store, "create", working)
+    monkeypatch.setattr(escalation_store, "create_or_append", working)
     await ActionSubmitEscalation().run(
         CollectingDispatcher(), tracker_factory("affirm", slots=FILLED), {}
     )
@@ -192,7 +192,7 @@ async def test_store_and_outbox_down_tell_the_parent_to_call(
     def broken(*_, **__):
         raise RuntimeError("disk is gone")
 
-    monkeypatch.setattr(escalation_store, "create", broken)
+    monkeypatch.setattr(escalation_store, "create_or_append", broken)
     monkeypatch.setattr(get_outbox(), "put", broken)
     await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
     assert texts(dispatcher) == [resources.message("escalation_store_failed")]
@@ -250,7 +250,7 @@ async def test_personal_details_never_reach_the_log(
     def broken(**_):
         raise RuntimeError("insert failed for Alex Morgan +1 555 0100 123")
 
-    monkeypatch.setattr(escalation_store, "create", broken)
+    monkeypatch.setattr(escalation_store, "create_or_append", broken)
     await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
     logged = caplog.text
     assert "ESC-" in logged

@@ -51,7 +51,7 @@ async def test_emergency_message_is_sent_even_if_the_store_is_down(
     def broken(**_):
         raise RuntimeError("database is down")
 
-    monkeypatch.setattr(escalation_store, "create", broken)
+    monkeypatch.setattr(escalation_store, "create_or_append", broken)
     await ActionEmergency().run(dispatcher, tracker_factory("emergency"), {})
     assert texts(dispatcher) == [resources.message("emergency")]
 
