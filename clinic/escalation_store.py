@@ -46,9 +46,6 @@ RETRY_LOOP_GRACE = dt.timedelta(seconds=60)
 URGENT_WINDOW_ENV = "ESCALATION_URGENT_WINDOW_MINUTES"
 #: Later emergencies of a conversation join its open urgent case for this long after it opened.
 DEFAULT_URGENT_WINDOW_MINUTES = 60
-#: How many transcript lines must match for two transcripts to count as overlapping (one line,
-#: e.g. the emergency message itself, repeats too often to tell where they overlap).
-MIN_TRANSCRIPT_OVERLAP = 2
 
 metadata = sa.MetaData()
 
@@ -179,19 +176,30 @@ def urgent_window(environ: Optional[Dict[str, str]] = None) -> dt.timedelta:
 def merge_transcripts(
     old: Sequence[Dict[str, str]], new: Sequence[Dict[str, str]]
 ) -> List[Dict[str, str]]:
-    """`old` followed by the lines of `new` it does not already end with.
+    """`old` followed by what `new` adds: each of the parent's messages once, in order.
 
-    Both are windows of one conversation (the last n lines at two moments): the longest tail of
-    `old` found in `new` marks where they overlap, and only what follows it is new.
+    Both are windows of one conversation (its last lines at two moments, seen by the action
+    server or by the reply guard, whose bot lines may differ), so they are aligned on the
+    parent's messages: if `old`'s last messages are found in `new`, what follows them in `new`
+    is added (minus the bot lines `old` already has after them); if `new`'s last message is
+    already in `old`, `new` is an older view and adds nothing.
     """
     old, new = list(old), list(new)
-    for size in range(min(len(old), len(new)), 0, -1):
-        if size < min(MIN_TRANSCRIPT_OVERLAP, len(old)):
-            break
-        tail = old[-size:]
-        for end in range(len(new), size - 1, -1):
-            if new[end - size:end] == tail:
-                return old + new[end:]
+    old_said = [index for index, line in enumerate(old) if line.get("speaker") == "user"]
+    new_said = [index for index, line in enumerate(new) if line.get("speaker") == "user"]
+    old_texts = [old[index]["text"] for index in old_said]
+    new_texts = [new[index]["text"] for index in new_said]
+    for size in range(min(len(old_texts), len(new_texts)), 0, -1):
+        tail = old_texts[-size:]
+        for end in range(len(new_texts), size - 1, -1):
+            if new_texts[end - size:end] == tail:
+                added = new[new_said[end - 1] + 1:]
+                already = old[old_said[-1] + 1:]
+                if added[:len(already)] == already:
+                    added = added[len(already):]
+                return old + added
+    if new_texts and new_texts[-1] in old_texts:
+        return old
     return old + new
 
 

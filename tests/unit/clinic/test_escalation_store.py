@@ -238,3 +238,18 @@ def test_an_older_database_gets_the_new_columns(tmp_path):
         assert store.create(**URGENT, transcript=[], now=AT).case_id
     finally:
         store.dispose()
+
+
+def test_transcripts_seen_by_the_guard_and_the_late_action_server_merge_cleanly():
+    from clinic.escalation_store import merge_transcripts
+
+    first, second, emergency = user("can't breathe"), user("can't swallow"), bot("call 911")
+    # The reply guard's view of each message (the action never ran, so the tracker has no bot
+    # line), then the action server's, late, after it was resumed: each message once, in order.
+    views = [[first, emergency], [first, second, emergency], [first, emergency],
+             [first, second, emergency]]
+    merged = views[0]
+    for view in views[1:]:
+        merged = merge_transcripts(merged, view)
+    assert merged == [first, emergency, second, emergency]
+    assert merge_transcripts([user("a")], [user("b")]) == [user("a"), user("b")]
