@@ -1,14 +1,21 @@
 """Facebook Messenger: Rasa's connector, configurable Graph API base, 403 on bad requests.
 
-Rasa checks X-Hub-Signature (HMAC of the body with the app secret); this connector keeps that
-check but answers 403 instead of 200 "not validated", and lets the Graph API base be set
-(tests point it at a local stand-in). Buttons are Messenger's own (Rasa's output): a button
-template holds at most 3 buttons with titles of at most 20 characters, so larger sets are sent
-as numbered choices, which a reply "2" picks (channels.choices).
+Every event must carry X-Hub-Signature-256 (HMAC-SHA256 of the body with the app secret);
+anything else, including Rasa's accepted X-Hub-Signature (SHA-1, or whatever hash the header
+names), gets 403. The Graph API base can be set (tests point it at a local stand-in). Buttons
+are Messenger's own (Rasa's output): a button template holds at most 3 buttons with titles of
+at most 20 characters, so larger sets are sent as numbered choices, which a reply "2" picks
+(channels.choices).
+
+The conversation id is a keyed hash of the parent's page-scoped id (channels/conversation_ids.py):
+no other channel can address a Messenger conversation, and the id is used only to reply. A
+replayed event (same `mid`) is processed once (channels/replays.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
@@ -21,6 +28,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.choices import numbered_text, payload_for_reply
+from channels.conversation_ids import ToRecipient, keyed_conversation_id
+from channels.replays import RecentUpdates
 from channels.reply_guard import guard_replies
 
 logger = logging.getLogger(__name__)
@@ -32,6 +41,8 @@ SEND_TIMEOUT = 10
 MAX_TEMPLATE_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_TEMPLATE_TEXT = 640
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+SIGNATURE_PREFIX = "sha256="
 
 
 class _TimeoutSession(requests.Session):
@@ -69,27 +80,46 @@ class ClinicMessengerBot(MessengerBot):
         self.messenger_client.send({"text": text}, recipient_id, "RESPONSE")
 
 
+def event_id(payload: Any) -> Optional[str]:
+    """The `mid` of the event Rasa handles (the first message or postback), if any."""
+    entries = payload.get("entry") if isinstance(payload, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        events = entry.get("messaging") if isinstance(entry, dict) else None
+        for event in events if isinstance(events, list) else []:
+            if not isinstance(event, dict):
+                continue
+            for kind in ("message", "postback"):
+                part = event.get(kind)
+                if part:
+                    mid = part.get("mid") if isinstance(part, dict) else None
+                    return str(mid) if mid else None
+    return None
+
+
 class _ClinicMessenger(Messenger):
-    """Rasa's webhook handler, with our client and output channel."""
+    """Rasa's webhook handler, with our client and output channel and namespaced ids."""
 
     def __init__(
         self,
         client: MessengerClient,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         tracker_store: Any,
+        conversation_id: Callable[[str], str],
     ) -> None:
         self.on_new_message = on_new_message
         self.client = client
         self.tracker_store = tracker_store
+        self.conversation_id = conversation_id
         self.last_message: Dict[Text, Any] = {}
 
     async def _handle_user_message(
         self, text: Text, sender_id: Text, metadata: Optional[Dict[Text, Any]]
     ) -> None:
-        out_channel = ClinicMessengerBot(self.client)
-        text = await payload_for_reply(self.tracker_store, sender_id, text)
+        out_channel = ToRecipient(ClinicMessengerBot(self.client), sender_id)
+        conversation_id = self.conversation_id(sender_id)
+        text = await payload_for_reply(self.tracker_store, conversation_id, text)
         await self.on_new_message(
-            UserMessage(text, out_channel, sender_id, input_channel=self.name(),
+            UserMessage(text, out_channel, conversation_id, input_channel=self.name(),
                         metadata=metadata)
         )
 
@@ -102,20 +132,31 @@ class ClinicMessengerInput(FacebookInput):
         """Builds the channel from its credentials.yml entry."""
         if not credentials:
             cls.raise_missing_credentials_exception()
-        channel = cls(str(credentials["verify"]), str(credentials["secret"]),
-                      str(credentials["page-access-token"]))
-        channel.api_base = str(credentials.get("api_base") or DEFAULT_API_BASE)
-        return channel
+        return cls(str(credentials["verify"]), str(credentials["secret"]),
+                   str(credentials["page-access-token"]),
+                   str(credentials.get("api_base") or DEFAULT_API_BASE))
 
-    api_base = DEFAULT_API_BASE
+    def __init__(self, fb_verify: Text, fb_secret: Text, fb_access_token: Text,
+                 api_base: str = DEFAULT_API_BASE) -> None:
+        super().__init__(fb_verify, fb_secret, fb_access_token)
+        self.api_base = api_base
+        self.recent = RecentUpdates(self.name())
+
+    def conversation_id(self, sender_id: str) -> str:
+        """The conversation id for a page-scoped user id: a keyed hash, never the id."""
+        return keyed_conversation_id(self.name(), self.fb_secret, sender_id)
 
     def is_signed(self, request: Request) -> bool:
-        """Rasa's X-Hub-Signature check; a malformed header is simply not signed."""
-        signature = request.headers.get("X-Hub-Signature") or ""
-        try:
-            return self.validate_hub_signature(self.fb_secret, request.body, signature)
-        except (AttributeError, TypeError, ValueError):
-            return False  # e.g. an unknown hash name in the header
+        """Whether X-Hub-Signature-256 is the body's HMAC-SHA256 with the app secret.
+
+        Only SHA-256: Rasa's check takes the hash named in X-Hub-Signature (SHA-1, even MD5).
+        """
+        signature = request.headers.get(SIGNATURE_HEADER) or ""
+        if not signature.startswith(SIGNATURE_PREFIX):
+            return False
+        expected = hmac.new(self.fb_secret.encode(), request.body or b"", hashlib.sha256)
+        return hmac.compare_digest(signature[len(SIGNATURE_PREFIX):].lower().encode(),
+                                   expected.hexdigest().encode())
 
     def get_output_channel(self) -> OutputChannel:
         """Output channel on the configured Graph API base."""
@@ -144,10 +185,12 @@ class ClinicMessengerInput(FacebookInput):
             if not self.is_signed(request):
                 logger.warning("messenger: rejected a request without a valid signature")
                 return response.text("invalid signature", status=403)
+            if await self.recent.is_replay(request.app, event_id(request.json)):
+                return response.text("success")
             agent = getattr(request.app.ctx, "agent", None)
             handler = _ClinicMessenger(
                 messenger_client(self.fb_access_token, self.api_base), on_new_message,
-                getattr(agent, "tracker_store", None),
+                getattr(agent, "tracker_store", None), self.conversation_id,
             )
             await handler.handle(request.json, self.get_metadata(request))
             return response.text("success")

@@ -6,6 +6,11 @@ object with a 500, lets `["a"]` or `5` through as a message (silently no reply),
 id with a lone surrogate (`"\ud800"`) stops the whole server. Here such requests get a 400 with
 a short reason, and the text is cleaned (clinic/user_input.py). The handler is wrapped in the
 reply guard (channels/reply_guard.py), and the client cannot name the input channel.
+
+The client's `sender` is stored as `rest:<sender>` (channels/conversation_ids.py): whatever it
+sends, a REST client cannot join a conversation of another channel (a parent's Telegram chat,
+a widget session). The public entry point does not route this channel unless
+REST_CHANNEL_PUBLIC=on (deploy/nginx/clinic.conf.template): the widget uses socket.io.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
+from channels.conversation_ids import rest_conversation_id
 from channels.reply_guard import guard_replies
 from clinic.log_redaction import install as install_log_redaction
 from clinic.user_input import clean_sender, clean_text
@@ -58,6 +64,10 @@ class ClinicRestInput(RestInput):
     def name(cls) -> str:
         """Keeps Rasa's URL: /webhooks/rest/webhook."""
         return "rest"
+
+    async def _extract_sender(self, req: Request) -> Optional[Text]:
+        # The checked body always has a sender (check_request refused it otherwise).
+        return rest_conversation_id(req.json["sender"])
 
     def _extract_input_channel(self, req: Request) -> Text:
         # Rasa lets the client name any channel; the staff shell's debug output is keyed on

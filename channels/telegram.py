@@ -3,6 +3,10 @@
 Telegram sends the secret given to setWebhook in X-Telegram-Bot-Api-Secret-Token on every
 update; updates without it get 403. Rasa's own check (getMe on every update) proves nothing
 about the sender, so it is replaced. Buttons are Telegram's inline keyboard (Rasa's output).
+
+The conversation id is a keyed hash of the chat id (channels/conversation_ids.py): no other
+channel can address a parent's Telegram conversation, and the chat id is used only to reply.
+A replayed update (same `update_id`) is processed once (channels/replays.py).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.conversation_ids import ToRecipient, keyed_conversation_id
+from channels.replays import RecentUpdates
 from channels.reply_guard import guard_replies
 
 logger = logging.getLogger(__name__)
@@ -76,6 +82,11 @@ class ClinicTelegramInput(TelegramInput):
             raise ValueError("the Telegram channel needs a secret token")
         self.secret_token = secret_token
         self.api_base = api_base
+        self.recent = RecentUpdates(self.name())
+
+    def conversation_id(self, chat_id: object) -> str:
+        """The conversation id for a Telegram chat: a keyed hash, never the chat id."""
+        return keyed_conversation_id(self.name(), self.secret_token, str(chat_id))
 
     def is_authentic(self, request: Request) -> bool:
         """Whether the update carries the secret token given to setWebhook."""
@@ -142,13 +153,15 @@ class ClinicTelegramInput(TelegramInput):
             if not self.is_authentic(request):
                 logger.warning("telegram: rejected an update without the secret token")
                 return response.text("forbidden", status=403)
-            found = self._text_of(Update(**(request.json or {})))
-            if found is None:
+            update = Update(**(request.json or {}))
+            found = self._text_of(update)
+            if found is None or await self.recent.is_replay(request.app, update.update_id):
                 return response.text("success")
             chat_id, text = found
-            await on_new_message(
-                UserMessage(text, out_channel, str(chat_id), input_channel=self.name())
-            )
+            await on_new_message(UserMessage(
+                text, ToRecipient(out_channel, str(chat_id)), self.conversation_id(chat_id),
+                input_channel=self.name(),
+            ))
             return response.text("success")
 
         return webhook

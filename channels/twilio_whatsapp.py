@@ -2,7 +2,9 @@
 
 Inbound: POST /webhooks/whatsapp/webhook (form-encoded, as Twilio sends it). Requests without
 a valid X-Twilio-Signature get 403 and never reach Rasa. The parent's phone number is used only
-to reply: the conversation id Rasa stores and logs is a keyed hash of it (safety rule 4).
+to reply: the conversation id Rasa stores and logs is a keyed hash of it (safety rule 4;
+channels/conversation_ids.py). A replayed webhook (same `MessageSid`) is processed once
+(channels/replays.py).
 
 WhatsApp has no buttons: they are sent as numbered choices and a reply "2" picks the second
 (channels.choices).
@@ -10,8 +12,6 @@ WhatsApp has no buttons: they are sent as numbered choices and a reply "2" picks
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
@@ -23,6 +23,8 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from channels.choices import numbered_text, payload_for_reply
+from channels.conversation_ids import keyed_conversation_id
+from channels.replays import RecentUpdates
 from channels.reply_guard import guard_replies
 
 logger = logging.getLogger(__name__)
@@ -138,11 +140,11 @@ class TwilioWhatsAppInput(InputChannel):
         self.api_base = api_base
         self.webhook_url = webhook_url
         self.validator = RequestValidator(auth_token)
+        self.recent = RecentUpdates(self.name())
 
     def conversation_id(self, address: str) -> str:
         """The conversation id for a WhatsApp address: a keyed hash, never the number."""
-        digest = hmac.new(self.auth_token.encode(), address.encode(), hashlib.sha256)
-        return f"whatsapp-{digest.hexdigest()[:32]}"
+        return keyed_conversation_id(self.name(), self.auth_token, address)
 
     def is_signed(self, request: Request) -> bool:
         """Whether X-Twilio-Signature matches the URL Twilio called and the form fields.
@@ -183,6 +185,8 @@ class TwilioWhatsAppInput(InputChannel):
             address = request.form.get("From")
             if not address:
                 return response.text("missing sender", status=400)
+            if await self.recent.is_replay(request.app, request.form.get("MessageSid")):
+                return response.empty()
             sender_id = self.conversation_id(address)
             # Media and location messages have an empty body: Rasa answers it politely.
             agent = getattr(request.app.ctx, "agent", None)

@@ -29,6 +29,7 @@ from channels.credentials import write_credentials
 from clinic.local_postgres import running_postgres
 from clinic.local_services import PRODUCTION_ENV, free_port
 from clinic.paths import PROJECT_ROOT
+from clinic.store_url import describe
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "clinic.conf.template"
 BIN = PROJECT_ROOT / ".venv" / "bin"
@@ -173,11 +174,11 @@ class Cluster:
     def start_rasa(self, replica: int) -> None:
         """Starts Rasa replica 0 or 1 (does not wait; see wait_rasa)."""
         port, action_port = self.ports.rasa[replica], self.ports.actions[replica]
-        command = [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints",
-                   "endpoints.yml", "--credentials", str(self.work_dir / "credentials.yml"),
-                   "--interface", "127.0.0.1", "--port", str(port), "--quiet"]
-        if self.env.get("RASA_API_TOKEN"):
-            command += ["--enable-api", "--auth-token", self.env["RASA_API_TOKEN"]]
+        # RASA_API_TOKEN (in env) turns the API on: clinic/rasa_command.py, never in argv.
+        command = [str(BIN / "python"), "-m", "clinic.rasa_command", "run", "--model",
+                   str(self.model), "--endpoints", "endpoints.yml", "--credentials",
+                   str(self.work_dir / "credentials.yml"), "--interface", "127.0.0.1",
+                   "--port", str(port), "--quiet"]
         if self.env.get("RASA_CORS_ORIGINS"):
             # A space-separated list, as scripts/run_services.sh reads it.
             command += ["--cors", *self.env["RASA_CORS_ORIGINS"].split()]
@@ -206,8 +207,12 @@ class Cluster:
             time.sleep(interval)
 
 
-def write_nginx_conf(nginx_dir: Path, ports: ClusterPorts, chat_rate: str, chat_burst: int) -> Path:
-    """Writes nginx.conf (paths under nginx_dir) and clinic.conf (from the template)."""
+def write_nginx_conf(nginx_dir: Path, ports: ClusterPorts, chat_rate: str, chat_burst: int,
+                     rest_channel_public: str = "off") -> Path:
+    """Writes nginx.conf (paths under nginx_dir) and clinic.conf (from the template).
+
+    rest_channel_public: "on" routes the REST channel (REST_CHANNEL_PUBLIC); off by default.
+    """
     for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (nginx_dir / "tmp" / temp).mkdir(parents=True, exist_ok=True)
     user = ""
@@ -223,6 +228,7 @@ def write_nginx_conf(nginx_dir: Path, ports: ClusterPorts, chat_rate: str, chat_
         "WEBAPP_ADDR": f"127.0.0.1:{ports.webapp}",
         "CHAT_RATE": chat_rate,
         "CHAT_BURST": str(chat_burst),
+        "REST_CHANNEL_PUBLIC": rest_channel_public,
     }))
     main_conf = nginx_dir / "nginx.conf"
     main_conf.write_text(NGINX_MAIN_CONF.format(dir=nginx_dir, user=user))
@@ -237,7 +243,8 @@ def nginx_command(main_conf: Path) -> List[str]:
 
 
 def _start_nginx(cluster: Cluster, chat_rate: str, chat_burst: int) -> None:
-    main_conf = write_nginx_conf(cluster.work_dir / "nginx", cluster.ports, chat_rate, chat_burst)
+    main_conf = write_nginx_conf(cluster.work_dir / "nginx", cluster.ports, chat_rate, chat_burst,
+                                 cluster.env.get("REST_CHANNEL_PUBLIC", "off"))
     command = nginx_command(main_conf)
     subprocess.run([*command, "-t", "-q"], check=True)  # noqa: S603 (clear config errors)
     cluster.start("nginx", [*command, "-g", "daemon off;"])
@@ -314,7 +321,10 @@ def running_cluster(
                 str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port),
                 "--quiet"], {"SANIC_HOST": "127.0.0.1", "ACTION_SERVER_PORT": str(port),
                              "ESCALATION_OUTBOX": str(work_dir / f"outbox-{replica + 1}.db")})
-        cluster.start("webapp", [str(BIN / "python"), "-m", "webapp"])
+        # nginx is the one proxy in front: the web app's per-address limits read its
+        # X-Forwarded-For (webapp/rate_limit.py).
+        cluster.start("webapp", [str(BIN / "python"), "-m", "webapp"],
+                      {"SANIC_PROXIES_COUNT": "1"})
         # credentials.yml plus the messaging apps whose secrets are set, as `make run` does.
         write_credentials(PROJECT_ROOT / "credentials.yml", work_dir / "credentials.yml", env)
         for replica in range(2):
@@ -377,7 +387,7 @@ def main() -> int:
     try:
         with running_cluster(model, work_dir, ports=ports, inherit_production_env=True) as cluster:
             print(f"Clinic entry point (nginx): {cluster.url}/webhooks/rest/webhook and "
-                  f"{cluster.url}/staff/\nPostgreSQL {cluster.tracker_db_url}, Redis "
+                  f"{cluster.url}/staff/\nPostgreSQL {describe(cluster.tracker_db_url)}, Redis "
                   f"{cluster.redis_url}; logs in {work_dir / 'logs'} (Ctrl-C stops all)",
                   flush=True)
             cluster.watch()

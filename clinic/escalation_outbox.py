@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from clinic.escalation_store import Escalation, EscalationStore
 from clinic.paths import PROJECT_ROOT
+from clinic.store_url import make_private
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class EscalationOutbox:
     def __init__(self, path: Optional[Path] = None) -> None:
         """Opens (creating if needed) the outbox file."""
         self.path = Path(path or os.environ.get(OUTBOX_ENV) or DEFAULT_OUTBOX_FILE)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(self.path)  # parents' details: owner only (0600, new folder 0700)
         with closing(self._connect()) as connection, connection:
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS outbox (reference TEXT PRIMARY KEY, "

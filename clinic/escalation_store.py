@@ -23,13 +23,13 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clinic.paths import PROJECT_ROOT
+from clinic.store_url import open_engine, sqlite_url
 
 logger = logging.getLogger(__name__)
 
@@ -153,15 +153,13 @@ class EscalatedQuestion:
 def database_url(environ: Optional[Dict[str, str]] = None) -> str:
     """ESCALATION_DB_URL, or the SQLite file under var/."""
     env = os.environ if environ is None else environ
-    return env.get(DB_URL_ENV) or f"sqlite:///{DEFAULT_DB_FILE}"
+    return env.get(DB_URL_ENV) or sqlite_url(DEFAULT_DB_FILE)
 
 
 def open_database(url: str, tables: sa.MetaData) -> Engine:
-    """An engine on `url` (its SQLite folder created) with `tables` created if missing."""
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    """An engine on `url` (a SQLite file made private) with `tables` created if missing."""
     # hide_parameters: database errors must never carry a parent's details into a log.
-    engine = sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+    engine = open_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
     tables.create_all(engine)
     return engine
 

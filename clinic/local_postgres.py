@@ -2,12 +2,18 @@
 
 Used by `make cluster` (a persistent cluster under var/cluster/pg) and by the integration tests
 (a throwaway cluster in a temporary directory).
+
+It holds parents' details, so it asks for a password (scram-sha-256) on every connection, local
+socket included: with trust authentication any local user could read them. The superuser's
+password is generated once and kept beside the data directory (`<data dir>.password`, 0600);
+the services get it inside their database URL, through the environment.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import subprocess
 from contextlib import contextmanager
@@ -42,13 +48,60 @@ def _run(command: List[str]) -> None:
         )
 
 
-def init_cluster(data_dir: Path, user: str = "postgres") -> None:
-    """Creates the data directory and, if it holds no cluster yet, runs initdb (trust auth)."""
+def password_file(data_dir: Path) -> Path:
+    """Where the superuser's password of the cluster in `data_dir` is kept."""
+    return data_dir.with_name(data_dir.name + ".password")
+
+
+def _new_password_file(path: Path) -> None:
+    # O_EXCL and mode 0600 at creation: the password is never readable by others, not even briefly.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(32) + "\n")
+
+
+def init_cluster(data_dir: Path, user: str = "postgres") -> str:
+    """Creates the data directory and, if it holds no cluster yet, runs initdb.
+
+    Password authentication (scram-sha-256) for every connection; the password is generated
+    the first time (see `password_file`).
+
+    Returns:
+        The superuser's password.
+
+    Raises:
+        RuntimeError: the data directory holds a cluster made with trust authentication (by an
+            earlier version), or one whose password file is missing.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
+    secret = password_file(data_dir)
+    initialised = (data_dir / "PG_VERSION").exists()
     if os.geteuid() == 0:
         shutil.chown(data_dir, "postgres", "postgres")
-    if not (data_dir / "PG_VERSION").exists():
-        _run([postgres_binary("initdb"), "-D", str(data_dir), "-A", "trust", "-U", user])
+    if not initialised:
+        if not secret.exists():
+            _new_password_file(secret)
+        if os.geteuid() == 0:
+            shutil.chown(secret, "postgres", "postgres")  # initdb runs as postgres
+        _run([postgres_binary("initdb"), "-D", str(data_dir), "-A", "scram-sha-256",
+              f"--pwfile={secret}", "-U", user])
+    elif not secret.exists() or _trusts_anyone(data_dir):
+        raise RuntimeError(
+            f"{data_dir} holds a PostgreSQL cluster without password authentication (made by "
+            f"an earlier version, with trust): delete it and start again to get one with a "
+            f"password")
+    return secret.read_text().strip()
+
+
+def _trusts_anyone(data_dir: Path) -> bool:
+    hba = data_dir / "pg_hba.conf"
+    return any(line.split()[-1:] == ["trust"] for line in hba.read_text().splitlines()
+               if line.strip() and not line.lstrip().startswith("#"))
+
+
+def database_url(user: str, password: str, port: int, database: str) -> str:
+    """The SQLAlchemy URL of a database on the local server (password included)."""
+    return f"postgresql+psycopg2://{user}:{password}@127.0.0.1:{port}/{database}"
 
 
 def start_server(data_dir: Path, port: int) -> None:
@@ -73,8 +126,8 @@ def running_postgres(
 ) -> Iterator[str]:
     """Starts PostgreSQL on 127.0.0.1:port (initdb first if data_dir is empty); yields its URL.
 
-    Trust authentication, loopback only. The database is created if it is missing. The server is
-    stopped on exit; the data directory is kept.
+    Password authentication, loopback only. The database is created if it is missing. The
+    server is stopped on exit; the data directory and its password file are kept.
 
     Args:
         data_dir: the cluster's data directory (created if missing).
@@ -83,9 +136,9 @@ def running_postgres(
         database: the database the yielded URL names.
 
     Yields:
-        A SQLAlchemy URL, postgresql+psycopg2://user@127.0.0.1:port/database.
+        A SQLAlchemy URL, postgresql+psycopg2://user:password@127.0.0.1:port/database.
     """
-    init_cluster(data_dir, user)
+    password = init_cluster(data_dir, user)
     try:
         # Inside the try: an interrupt while it starts must still stop it.
         start_server(data_dir, port)
@@ -94,9 +147,10 @@ def running_postgres(
                 as_postgres([postgres_binary("createdb"), "-h", "127.0.0.1", "-p", str(port),
                               "-U", user, database]),
                 check=False, capture_output=True, text=True,
+                env={**os.environ, "PGPASSWORD": password},  # not in argv: `ps` shows that
             )
             if created.returncode != 0 and "already exists" not in created.stderr:
                 raise RuntimeError(f"createdb failed: {created.stderr.strip()}")
-        yield f"postgresql+psycopg2://{user}@127.0.0.1:{port}/{database}"
+        yield database_url(user, password, port, database)
     finally:
         stop_server(data_dir, mode="fast")

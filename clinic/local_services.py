@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, BinaryIO, Dict, Iterator, List, Optional
 
 from clinic.paths import PROJECT_ROOT
+from clinic.store_url import sqlite_url
 
 #: Variables that point services at shared infrastructure; set them through `extra_env` only.
 PRODUCTION_ENV = frozenset({
@@ -70,6 +73,19 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
+def _copy_terminal(master: int, log: BinaryIO) -> None:
+    """Copies what the services write to their terminal into the log until they close it."""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every process holding the terminal has exited
+            chunk = b""
+        if not chunk:
+            break
+        log.write(chunk)
+    os.close(master)
+
+
 @contextmanager
 def running_services(
     model: Path,
@@ -77,8 +93,14 @@ def running_services(
     extra_env: Optional[Dict[str, str]] = None,
     timeout: float = 180,
     log_file: Optional[Path] = None,
+    terminal: bool = False,
 ) -> Iterator[RunningServices]:
-    """Starts action server + Rasa server, yields once both answer, then stops them."""
+    """Starts action server + Rasa server, yields once both answer, then stops them.
+
+    Their output goes to `log_file` (default work_dir/services.log), through a pipe, or with
+    `terminal` through a pseudo-terminal, as when `make run` is started by hand (Rasa logs in
+    another format then).
+    """
     rasa_port, action_port, webapp_port = free_port(), free_port(), free_port()
     env = {
         # Production stores and endpoints of the calling shell must not leak into test servers.
@@ -90,8 +112,10 @@ def running_services(
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "WEBAPP_HOST": "127.0.0.1",
         "WEBAPP_PORT": str(webapp_port),
-        "ESCALATION_DB_URL": f"sqlite:///{work_dir / 'escalations.db'}",
+        "ESCALATION_DB_URL": sqlite_url(work_dir / "escalations.db"),
+        "ESCALATION_OUTBOX": str(work_dir / "escalation-outbox.db"),
         "TRACKER_DB": str(work_dir / "tracker.db"),
+        "CREDENTIALS_FILE": str(work_dir / "credentials.yml"),
         "MODEL": str(model),
         "PYTHONPATH": str(PROJECT_ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
@@ -99,14 +123,24 @@ def running_services(
         **(extra_env or {}),
     }
     log = open(log_file or work_dir / "services.log", "wb")  # noqa: SIM115 (closed below)
+    output: Any = log
+    copier: Optional[threading.Thread] = None
+    if terminal:
+        master, output = pty.openpty()
+        copier = threading.Thread(target=_copy_terminal, args=(master, log), daemon=True)
     process = subprocess.Popen(  # noqa: S603 (our own script, fixed arguments)
         [str(PROJECT_ROOT / "scripts" / "run_services.sh")],
         cwd=PROJECT_ROOT,
         env=env,
-        stdout=log,
+        stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # Data files (SQLite stores, outbox) readable by their owner only; the script sets it too.
+        umask=0o077,
     )
+    if copier is not None:
+        os.close(output)  # the services hold the terminal now
+        copier.start()
     services = RunningServices(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_url=f"http://127.0.0.1:{action_port}",
@@ -126,4 +160,6 @@ def running_services(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        if copier is not None:
+            copier.join(timeout=30)
         log.close()

@@ -11,8 +11,15 @@ handler, is redacted once when it is created:
   addresses and phone numbers are replaced;
 * formatted tracebacks and warnings get the same treatment.
 
+Rasa's structured log events are also redacted as events, before structlog renders them: in a
+terminal Rasa renders them as coloured `key=value` text instead of JSON (rasa/utils/
+log_utils.py checks `sys.stderr.isatty()`), which the text patterns alone do not cover: at DEBUG
+a parent's name reached the console. So every structlog configuration, earlier or later than
+`install()`, gets a redacting processor just before its renderer, whatever the output.
+
 scripts/log_hook/sitecustomize.py installs it in every Python process scripts/run_services.sh
-starts (Rasa server, action server, web app).
+starts (Rasa server, action server, web app); the services also install it themselves where
+that hook is not used (containers, the cluster).
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ import json
 import logging
 import re
 import sys
+import traceback
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, MutableMapping, Optional
 
 REDACTED = "[redacted]"
 
@@ -109,6 +117,54 @@ def install() -> None:
 
     logging.setLogRecordFactory(factory)
     warnings.showwarning = _redacting_showwarning(warnings.showwarning)
+    _redact_structlog_events()
+
+
+def redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
+    """A structlog processor: the event's values redacted, its exception as redacted text."""
+    exc_info = event.pop("exc_info", None)
+    if exc_info:
+        if isinstance(exc_info, BaseException):
+            exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+        elif not isinstance(exc_info, tuple):
+            exc_info = sys.exc_info()
+        if exc_info[0] is not None:
+            # Plain text, not the renderer's traceback with each frame's local variables.
+            event["exception"] = "".join(traceback.format_exception(*exc_info))
+    plain = (str, int, float, bool, type(None), dict, list)
+    return _redact_structure({key: value if isinstance(value, plain) else repr(value)
+                              for key, value in event.items()})
+
+
+def _with_redaction(processors: List[Any]) -> None:
+    # Just before the renderer (the last processor): after every processor that adds data.
+    if processors and redact_event not in processors:
+        processors.insert(len(processors) - 1, redact_event)
+
+
+def _redact_structlog_events() -> None:
+    """Adds `redact_event` to the current and to every later structlog configuration."""
+    try:
+        import structlog
+    except ImportError:
+        return  # not installed (the web app's image): nothing renders structlog events
+    configure = structlog.configure
+
+    def add_to_current() -> None:
+        processors = structlog.get_config()["processors"]
+        if isinstance(processors, list):
+            _with_redaction(processors)  # in place: loggers made already keep this list
+        else:
+            processors = list(processors)
+            _with_redaction(processors)
+            configure(processors=processors)
+
+    def redacting_configure(*args: Any, **kwargs: Any) -> None:
+        configure(*args, **kwargs)
+        add_to_current()
+
+    add_to_current()  # Rasa may have configured structlog before install() ran
+    structlog.configure = redacting_configure
 
 
 def _redact_record(record: logging.LogRecord) -> None:

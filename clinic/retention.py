@@ -8,19 +8,13 @@ last event is older than the cutoff. Closed escalations go through the escalatio
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Mapping, Optional
+from typing import Optional
 
 import sqlalchemy as sa
 
+from clinic import store_url
 from clinic.escalation_store import EscalationStore
-from clinic.paths import PROJECT_ROOT
-
-TRACKER_URL_ENV = "TRACKER_DB_URL"
-TRACKER_FILE_ENV = "TRACKER_DB"
-DEFAULT_TRACKER_FILE = "var/tracker.db"
 
 # Only the columns retention needs; Rasa's SQLTrackerStore owns (and creates) the table.
 _events = sa.Table(
@@ -41,20 +35,12 @@ class RetentionResult:
     escalations: int
 
 
-def tracker_url(environ: Optional[Mapping[str, str]] = None) -> str:
-    """TRACKER_DB_URL (e.g. PostgreSQL), else the SQLite file TRACKER_DB (var/tracker.db)."""
-    env = os.environ if environ is None else environ
-    if env.get(TRACKER_URL_ENV):
-        return env[TRACKER_URL_ENV]
-    path = Path(env.get(TRACKER_FILE_ENV) or DEFAULT_TRACKER_FILE)
-    return f"sqlite:///{path if path.is_absolute() else PROJECT_ROOT / path}"
-
-
 def delete_conversations_before(url: str, cutoff: dt.datetime) -> tuple[int, int]:
     """Deletes conversations whose last event is before `cutoff`: (conversations, events)."""
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+    database_file = store_url.sqlite_file(url)
+    if database_file is not None and not database_file.exists():
         return 0, 0  # the assistant never ran here: nothing to delete, nothing to create
-    engine = sa.create_engine(url, future=True, hide_parameters=True)
+    engine = store_url.open_engine(url, future=True, hide_parameters=True)
     try:
         if not sa.inspect(engine).has_table("events"):
             return 0, 0  # no conversation was ever stored
@@ -88,7 +74,8 @@ def apply_retention(
     if days < 0:
         raise ValueError("days must not be negative")
     cutoff = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=days)
-    conversations, events = delete_conversations_before(tracker_db_url or tracker_url(), cutoff)
+    url = tracker_db_url or store_url.tracker_db_url()
+    conversations, events = delete_conversations_before(url, cutoff)
     store = EscalationStore(escalation_db_url)
     try:
         escalations = store.delete_closed_before(cutoff)

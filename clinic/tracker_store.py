@@ -26,7 +26,7 @@ import itertools
 import logging
 import os
 import time
-from typing import Any, Iterator, List, Mapping, Optional, Text
+from typing import Any, Iterator, List, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -43,14 +43,11 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import ConnectionException
 
-from clinic.paths import PROJECT_ROOT
 from clinic.store_health import StoreHealth
+from clinic.store_url import TRACKER_DB_URL_ENV, describe, open_engine, tracker_db_url
 
 logger = logging.getLogger(__name__)
 
-TRACKER_DB_URL_ENV = "TRACKER_DB_URL"
-TRACKER_DB_ENV = "TRACKER_DB"
-DEFAULT_SQLITE_FILE = "var/tracker.db"
 #: Start-up attempts and the pause between them (environment overrides for slow databases).
 CONNECT_ATTEMPTS_ENV = "TRACKER_DB_CONNECT_ATTEMPTS"
 CONNECT_DELAY_ENV = "TRACKER_DB_CONNECT_DELAY"
@@ -58,30 +55,9 @@ CONNECT_DELAY_ENV = "TRACKER_DB_CONNECT_DELAY"
 STORED_EVENTS = "_clinic_stored_events"
 
 
-def tracker_db_url(environ: Mapping[str, str]) -> str:
-    """The SQLAlchemy URL of the tracker database for this environment."""
-    url = environ.get(TRACKER_DB_URL_ENV, "").strip()
-    if url:
-        # Rasa and SQLAlchemy 1.4 want the `postgresql` scheme, not the `postgres` alias.
-        return "postgresql" + url[len("postgres"):] if url.startswith("postgres://") else url
-    path = environ.get(TRACKER_DB_ENV, "").strip() or DEFAULT_SQLITE_FILE
-    if not os.path.isabs(path):
-        path = str(PROJECT_ROOT / path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return f"sqlite:///{path}"
-
-
-def describe(url: str) -> str:
-    """A URL safe for logs: scheme, host, port and database, never user or password."""
-    parsed = sa.engine.make_url(url)
-    if parsed.drivername.startswith("sqlite"):
-        return f"SQLite file {parsed.database}"
-    return f"{parsed.drivername} at {parsed.host}:{parsed.port or 'default port'}/{parsed.database}"
-
-
 def wait_for_database(url: str, attempts: int, delay: float) -> None:
     """Connects to `url` up to `attempts` times; raises `ConnectionException` if it never can."""
-    engine = sa.create_engine(url)
+    engine = open_engine(url)
     try:
         for attempt in range(1, attempts + 1):
             try:
@@ -159,7 +135,7 @@ class ClinicTrackerStore(SQLTrackerStore):
         power cut; escalations, the records that matter, are in their own store.
         """
         self.engine.dispose()
-        self.engine = sa.create_engine(
+        self.engine = open_engine(
             url, poolclass=sa.pool.SingletonThreadPool,
             connect_args={"check_same_thread": False},
         )

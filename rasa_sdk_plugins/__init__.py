@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import zlib
 from typing import Any, Optional
 
@@ -92,6 +93,9 @@ class _Hardening:
 
 def init_hooks(manager: Any) -> None:
     """Called by rasa_sdk.plugin when the action server starts."""
-    # Also where run_services.sh's start-up hook is not used (e.g. a container).
+    # Also where run_services.sh's start-up hook and umask are not used (a container, the
+    # cluster): files this server creates (the escalation outbox, with parents' details) are
+    # readable by their owner only.
+    os.umask(0o077)
     install_log_redaction()
     manager.register(_Hardening)

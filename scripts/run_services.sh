@@ -14,6 +14,13 @@
 # parent's name, phone number or e-mail address to a log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Parents' details and secrets live in files the services create (SQLite stores, outbox,
+# credentials): readable by their owner only, and so is var/. As root, other users may pass
+# through var/ without listing it: `make cluster` runs PostgreSQL and nginx's workers as their
+# own users under var/cluster.
+umask 077
+mkdir -p var
+if [[ $EUID -eq 0 ]]; then chmod 711 var; else chmod 700 var; fi
 BIN=.venv/bin
 MODEL=${MODEL:-models/clinic.tar.gz}
 ENDPOINTS=${ENDPOINTS:-endpoints.yml}
@@ -22,11 +29,10 @@ CREDENTIALS_FILE=${CREDENTIALS_FILE:-var/credentials.yml}
 mkdir -p "$(dirname "$TRACKER_DB")"
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://$ACTION_SERVER_HOST:$ACTION_SERVER_PORT/webhook}
 
-# Rasa's HTTP API (conversations, model, training) stays off unless a token is configured.
+# Rasa's HTTP API (conversations, model, training) stays off unless RASA_API_TOKEN is set;
+# clinic/rasa_command.py passes the token to Rasa from the environment, never on a command line
+# (other local users can read those with `ps`).
 rasa_args=()
-if [[ -n "${RASA_API_TOKEN:-}" ]]; then
-  rasa_args+=(--enable-api --auth-token "$RASA_API_TOKEN")
-fi
 if [[ -n "${RASA_CORS_ORIGINS:-}" ]]; then
   # shellcheck disable=SC2206 (a space-separated list of origins)
   rasa_args+=(--cors ${RASA_CORS_ORIGINS})
@@ -89,8 +95,9 @@ fi
 echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
 echo "Web widget demo:   http://$WEBAPP_HOST:$WEBAPP_PORT/  (socket.io on the Rasa port)"
 echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
-"$BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials "$CREDENTIALS_FILE" \
-  --interface "$RASA_HOST" --port "$RASA_PORT" "$LOG_FLAG" "${rasa_args[@]}" &
+"$BIN/python" -m clinic.rasa_command run --model "$MODEL" --endpoints "$ENDPOINTS" \
+  --credentials "$CREDENTIALS_FILE" --interface "$RASA_HOST" --port "$RASA_PORT" "$LOG_FLAG" \
+  "${rasa_args[@]}" &
 pids+=($!)
 
 # Stop everything as soon as one service exits.

@@ -10,16 +10,22 @@ from sanic import Blueprint, Request, Sanic, response
 from sanic.response import HTTPResponse
 
 from clinic.escalation_store import STATUSES
+from webapp.rate_limit import client_address
 from webapp.staff_auth import (
+    FAILURE_WINDOW_SECONDS,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     SESSION_SECONDS,
+    Refused,
     Session,
     constant_time_equal,
 )
 from webapp.widget import STATIC_DIR
 
 staff_inbox = Blueprint("staff_inbox", url_prefix="/staff")
+
+TOO_MANY_TEXT = (f"Too many failed sign-ins for this user name or from this network. Please "
+                 f"wait {FAILURE_WINDOW_SECONDS // 60} minutes and try again.")
 
 
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTTPResponse:
@@ -82,17 +88,22 @@ async def login(request: Request) -> HTTPResponse:
     form_token = request.form.get("csrf", "")
     if not cookie_token or not constant_time_equal(cookie_token, form_token):
         return response.text("Invalid or expired form, please reload the sign-in page.", 403)
-    token = request.app.ctx.auth.login(
-        request.form.get("username", ""), request.form.get("password", "")
+    result = await request.app.ctx.auth.sign_in(
+        request.form.get("username", ""), request.form.get("password", ""),
+        client_address(request),
     )
-    if token is None:
+    if isinstance(result, Refused):
+        # The same answer whether or not the user name exists.
+        too_many = result is Refused.TOO_MANY
         fresh = secrets.token_urlsafe(32)
-        resp = render(request, "login.html", status=401, csrf=fresh,
-                      error="Wrong user name or password.")
+        resp = render(request, "login.html", status=429 if too_many else 401, csrf=fresh,
+                      error=TOO_MANY_TEXT if too_many else "Wrong user name or password.")
+        if too_many:
+            resp.headers["Retry-After"] = str(FAILURE_WINDOW_SECONDS)
         set_cookie(request, resp, LOGIN_CSRF_COOKIE, fresh, 600)
         return resp
     resp = response.redirect("/staff/")
-    set_cookie(request, resp, SESSION_COOKIE, token, SESSION_SECONDS)
+    set_cookie(request, resp, SESSION_COOKIE, result, SESSION_SECONDS)
     return resp
 
 

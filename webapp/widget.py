@@ -6,7 +6,9 @@ A clinic embeds the widget with one tag (see README "Web widget"):
             defer></script>
 
 The widget talks to Rasa's socket.io channel (channels/socketio.py) and posts "Was this
-helpful?" votes to POST /api/feedback here. Its labels are vetted texts (content/messages.yml,
+helpful?" votes to POST /api/feedback here: only from the clinic's origins, a limited number per
+client address, one per answer per conversation (the widget's random vote key, never its
+session id). Its labels are vetted texts (content/messages.yml,
 `widget_*`), put into widget.js when it is served; socket.io-client is served from node_modules
 (installed by `npm ci`), nothing from a CDN.
 """
@@ -16,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Any, Dict, Iterable, Optional
+import re
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from sanic import Blueprint, Request, Sanic, response
 from sanic.response import HTTPResponse
@@ -24,6 +27,7 @@ from sanic.response import HTTPResponse
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
 from clinic.widget_origins import allowed_origins
+from webapp.rate_limit import WindowLimit, client_address
 
 widget = Blueprint("widget")
 
@@ -33,6 +37,11 @@ SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" /
 SERVER_URL_ENV = "WIDGET_SERVER_URL"
 #: A feedback request is two small fields; anything bigger is refused unread.
 MAX_FEEDBACK_BYTES = 512
+#: Votes per client address per window: a parent votes once per answer, a few per conversation.
+FEEDBACK_VOTES = 30
+FEEDBACK_WINDOW_SECONDS = 10 * 60
+#: The widget's vote key: 32 random hex digits; a little leeway for other clients.
+VOTE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 #: Texts the widget shows itself (labels and controls), all vetted in content/messages.yml.
 WIDGET_TEXTS = ("widget_open", "widget_title", "widget_close", "widget_input_label",
                 "widget_send", "widget_typing", "widget_helpful", "widget_helpful_yes",
@@ -60,6 +69,7 @@ async def load_widget(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
     """Reads the widget's code and the allowed origins once per process."""
     resources = get_resources()
     app.ctx.widget_origins = frozenset(allowed_origins(resources.settings.website))
+    app.ctx.feedback_limit = WindowLimit(FEEDBACK_VOTES, FEEDBACK_WINDOW_SECONDS)
     app.ctx.widget_js = widget_script((STATIC_DIR / "widget.js").read_text(encoding="utf-8"))
     app.ctx.widget_css = (STATIC_DIR / "widget.css").read_text(encoding="utf-8")
     app.ctx.demo_css = (STATIC_DIR / "demo.css").read_text(encoding="utf-8")
@@ -122,16 +132,18 @@ def cors_headers(origin: Optional[str], allowed: Iterable[str]) -> Dict[str, str
             "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600"}
 
 
-def parse_feedback(body: Any, answer_ids: Iterable[str]) -> Optional[tuple]:
-    """(answer_id, helpful) from a request body, or None if it is not exactly that."""
-    if not isinstance(body, dict) or set(body) != {"answer_id", "helpful"}:
+def parse_feedback(body: Any, answer_ids: Iterable[str]) -> Optional[Tuple[str, bool, str]]:
+    """(answer_id, helpful, vote key) from a request body, or None if it is not exactly that."""
+    if not isinstance(body, dict) or set(body) != {"answer_id", "helpful", "vote_key"}:
         return None
-    answer_id, helpful = body["answer_id"], body["helpful"]
+    answer_id, helpful, vote_key = body["answer_id"], body["helpful"], body["vote_key"]
     if not isinstance(answer_id, str) or answer_id not in answer_ids:
         return None
     if not isinstance(helpful, bool):
         return None
-    return answer_id, helpful
+    if not isinstance(vote_key, str) or not VOTE_KEY.fullmatch(vote_key):
+        return None
+    return answer_id, helpful, vote_key
 
 
 @widget.options("/api/feedback")
@@ -143,14 +155,16 @@ async def feedback_preflight(request: Request) -> HTTPResponse:
 
 @widget.post("/api/feedback")
 async def feedback(request: Request) -> HTTPResponse:
-    """Stores a "Was this helpful?" vote: {"answer_id": "pain", "helpful": true}."""
-    origin = request.headers.get("origin")
-    headers = cors_headers(origin, request.app.ctx.widget_origins)
-    # Browsers always send Origin on a cross-site POST; one from elsewhere is refused.
-    if origin and not headers:
+    """Stores a "Was this helpful?" vote (answer id, yes or no, the conversation's vote key)."""
+    headers = cors_headers(request.headers.get("origin"), request.app.ctx.widget_origins)
+    # Browsers send Origin on every POST, same-origin too: a request without one is a script.
+    if not headers:
         return response.json({"error": "origin not allowed"}, status=403)
     if len(request.body or b"") > MAX_FEEDBACK_BYTES:
         return response.json({"error": "request too large"}, status=413, headers=headers)
+    if not request.app.ctx.feedback_limit.take(client_address(request)):
+        return response.json({"error": "too many votes, please try again later"}, status=429,
+                             headers={**headers, "Retry-After": str(FEEDBACK_WINDOW_SECONDS)})
     try:
         body = json.loads(request.body or b"")
     except (ValueError, UnicodeDecodeError):
@@ -158,8 +172,10 @@ async def feedback(request: Request) -> HTTPResponse:
     parsed = parse_feedback(body, get_resources().content.answers)
     if parsed is None:
         return response.json(
-            {"error": 'expected {"answer_id": "<known answer id>", "helpful": true|false}'},
+            {"error": 'expected {"answer_id": "<known answer id>", "helpful": true|false, '
+                      '"vote_key": "<16-64 letters, digits, - or _>"}'},
             status=400, headers=headers,
         )
-    request.app.ctx.feedback.record(*parsed)
+    answer_id, helpful, vote_key = parsed
+    await asyncio.to_thread(request.app.ctx.feedback.record, answer_id, helpful, vote_key)
     return response.json({"ok": True}, status=201, headers=headers)

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from clinic.local_postgres import init_cluster, start_server, stop_server
+from clinic.local_postgres import (
+    database_url,
+    init_cluster,
+    password_file,
+    start_server,
+    stop_server,
+)
 from clinic.local_services import free_port
 
 
@@ -19,11 +25,12 @@ class PostgresServer:
 
     data: Path
     port: int
+    password: str
 
     @property
     def url(self) -> str:
-        """Its SQLAlchemy URL (trust auth, user postgres)."""
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
+        """Its SQLAlchemy URL (user postgres, with the password)."""
+        return database_url("postgres", self.password, self.port, "postgres")
 
     def start(self) -> None:
         """Starts the server and waits until it accepts connections."""
@@ -36,20 +43,20 @@ class PostgresServer:
 
 @contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
-    """Starts a fresh cluster with trust auth on a free port; removes it afterwards."""
+    """Starts a fresh cluster (password authentication) on a free port; removes it afterwards."""
     data = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
-    init_cluster(data)
-    server = PostgresServer(data, free_port())
+    server = PostgresServer(data, free_port(), init_cluster(data))
     server.start()
     try:
         yield server
     finally:
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
+        password_file(data).unlink(missing_ok=True)
 
 
 @contextmanager
 def temporary_postgres() -> Iterator[str]:
-    """Starts a fresh cluster with trust auth on a free port; yields its SQLAlchemy URL."""
+    """Starts a fresh cluster on a free port; yields its SQLAlchemy URL (with the password)."""
     with postgres_server() as server:
         yield server.url

@@ -27,6 +27,7 @@ import pytest
 import sqlalchemy as sa
 
 from actions.escalation import confirmation, normalise_contact
+from channels.conversation_ids import rest_conversation_id
 from clinic.cluster import Cluster, ClusterPorts, running_cluster
 from clinic.escalation_store import EscalationStore
 from clinic.paths import PROJECT_ROOT
@@ -185,22 +186,26 @@ def cluster() -> Cluster:
     work_dir = Path(tempfile.mkdtemp(prefix="clinic-cluster-"))
     work_dir.chmod(0o755)
     try:
-        with running_cluster(MODEL, work_dir, ports=ClusterPorts.free()) as running:
+        # The soak talks REST through nginx: routed only when asked (off by default).
+        with running_cluster(MODEL, work_dir, ports=ClusterPorts.free(),
+                             extra_env={"REST_CHANNEL_PUBLIC": "on"}) as running:
             yield running
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def user_messages(database_url: str, senders: List[str]) -> Dict[str, List[str]]:
-    """Each conversation's user messages in the tracker store, in stored order."""
+    """Each REST sender's user messages in the tracker store, in stored order."""
     engine = sa.create_engine(database_url)
     found: Dict[str, List[str]] = {sender: [] for sender in senders}
     with engine.connect() as connection:
         rows = connection.execute(
             sa.text("select sender_id, data from events where type_name = 'user' "
-                    "and sender_id like 'soak-%' order by id")
+                    "and sender_id like :soak order by id"),
+            {"soak": rest_conversation_id("soak-%")},
         )
-        for sender, data in rows:
+        for conversation_id, data in rows:
+            sender = conversation_id[len(rest_conversation_id("")):]
             found.setdefault(sender, []).append(json.loads(data)["text"])
     engine.dispose()
     return found
@@ -259,7 +264,7 @@ def test_soak_with_a_replica_restart(cluster):
     for case in cases:
         by_conversation.setdefault(case.conversation_id, []).append(case)
     for outcome in outcomes:
-        [case] = by_conversation[outcome.sender]
+        [case] = by_conversation[rest_conversation_id(outcome.sender)]
         assert case.reference == outcome.reference
         assert (case.parent_name, case.contact, case.child_age, case.question, case.consent) == (
             parent_name(outcome.number), normalise_contact(phone(outcome.number)), "7 years",

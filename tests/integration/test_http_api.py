@@ -5,6 +5,8 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -36,6 +38,19 @@ def cors_header(url: str, origin: str):
         return error.headers.get("Access-Control-Allow-Origin")
 
 
+def session_command_lines(session: int) -> List[str]:
+    """The command lines of the processes in a session, as any local user can read them."""
+    lines = []
+    for proc in Path("/proc").iterdir():
+        try:
+            # Fields after the command name: state, ppid, pgrp, session, ...
+            if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3]) == session:
+                lines.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or it has just exited
+    return lines
+
+
 def test_api_is_off_by_default_and_cors_is_closed(tmp_path):
     with running_services(MODEL, tmp_path) as services:
         services.send("api-off", "hello")
@@ -55,6 +70,11 @@ def test_api_needs_the_token_and_cors_allows_only_configured_origins(tmp_path):
         assert status(tracker) == 401
         assert status(tracker + "?token=wrong") == 401
         assert status(tracker + f"?token={TOKEN}") == 200
+        # The token reaches Rasa through the environment, not its command line (`ps`).
+        lines = session_command_lines(services.process.pid)
+        port = services.rasa_url.rsplit(":", 1)[1]
+        assert [line for line in lines if "--model" in line and f"--port {port}" in line]
+        assert [line for line in lines if TOKEN in line] == []
         webhook = f"{services.rasa_url}/webhooks/rest/webhook"
         assert cors_header(webhook, "https://clinic.example") == "https://clinic.example"
         assert cors_header(webhook, "https://evil.example") is None

@@ -3,16 +3,20 @@
 Runs a conversation suite against the real servers (LOG_LEVEL=DEBUG: Rasa `--debug`, rasa-sdk
 `--debug`, the web app's loggers) including a complete escalation form, an emergency mid-form
 and typed `/intent{...}` shortcuts carrying contact details, then searches everything the
-services wrote.
+services wrote: once with their output in a pipe (a log file, a container) and once in a
+terminal (`make run` by hand), where Rasa renders its log events as text, not JSON.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import uuid
 
 import pytest
 
+from channels.conversation_ids import rest_conversation_id
 from clinic.escalation_store import EscalationStore
 from clinic.local_services import running_services
 from clinic.log_redaction import REDACTED
@@ -33,14 +37,20 @@ SECRETS = ["Marguerite", "Oyelaran", "Zuzanna", "Pettersson", "7700", "900461", 
            "m.oyelaran", "example.org"]
 
 
+@pytest.fixture(scope="module", params=["pipe", "terminal"])
+def output(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def log_text(tmp_path_factory):
+def run(tmp_path_factory, output):
+    """Runs the conversations; the services' working directory and everything they logged."""
     assert MODEL.exists(), f"{MODEL} is missing: run `make train` (make test does it first)"
-    work_dir = tmp_path_factory.mktemp("log-privacy")
+    work_dir = tmp_path_factory.mktemp(f"log-privacy-{output}")
     log_file = work_dir / "services.log"
     resources = get_resources()
     with running_services(MODEL, work_dir, extra_env={"LOG_LEVEL": "DEBUG"},
-                          log_file=log_file) as services:
+                          log_file=log_file, terminal=output == "terminal") as services:
         def texts(sender, message):
             return [reply.get("text") for reply in services.send(sender, message)]
 
@@ -73,19 +83,30 @@ def log_text(tmp_path_factory):
 
         store = EscalationStore(services.env["ESCALATION_DB_URL"])
         stored = [case for case in store.list(("open", "contacted", "closed"))
-                  if case.conversation_id == sender]
+                  if case.conversation_id == rest_conversation_id(sender)]
         store.dispose()
         # The details did reach the store (the only place they may be kept).
         assert [(c.parent_name, c.contact, c.question) for c in stored] == [
             (NAME, PHONE, QUESTION)]
-    return log_file.read_text(encoding="utf-8", errors="replace")
+    return work_dir, log_file.read_text(encoding="utf-8", errors="replace")
 
 
-def test_services_logged_at_debug(log_text):
+@pytest.fixture(scope="module")
+def log_text(run):
+    return run[1]
+
+
+def test_services_logged_at_debug(log_text, output):
     # The check below means something only if the services really logged their debug output.
     assert "rasa.core.processor" in log_text
     assert "Received request to run 'validate_escalation_form'" in log_text
     assert REDACTED in log_text
+    # ... in the format of that output: Rasa's events as JSON in a pipe, as text in a terminal.
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", log_text)  # without the terminal's colours
+    json_events = re.search(r' - \{.*"event": "processor\.', plain)
+    text_events = re.search(r" - \[debug\s*\] processor\.", plain)
+    assert (json_events is not None, text_events is not None) == (
+        (True, False) if output == "pipe" else (False, True))
 
 
 @pytest.mark.parametrize("secret", SECRETS)
@@ -94,3 +115,15 @@ def test_no_personal_data_in_any_log(log_text, secret):
     pattern = re.compile(rf"(?<![0-9a-fx]){re.escape(secret.lower())}(?![0-9a-f])")
     lines = [line for line in log_text.splitlines() if pattern.search(line.lower())]
     assert lines == [], f"{secret!r} logged:\n" + "\n".join(line[:300] for line in lines[:5])
+
+
+def test_the_services_create_data_files_for_their_owner_only(run):
+    # SQLite stores, their WAL files, the outbox, the generated credentials: 0644 before.
+    work_dir, _ = run
+    files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in work_dir.iterdir()
+             if path.is_file() and path.name != "services.log"}  # the test's own log
+    assert {"tracker.db", "escalations.db", "credentials.yml"} <= set(files)
+    assert {name: oct(mode) for name, mode in files.items() if mode & 0o077} == {}
+    # var/: nobody else may list it (as root, others may only pass through it).
+    var_mode = stat.S_IMODE((PROJECT_ROOT / "var").stat().st_mode)
+    assert var_mode == (0o711 if os.geteuid() == 0 else 0o700)

@@ -1,18 +1,23 @@
 """Messaging apps end to end: the real servers, the apps' APIs replaced by a local stand-in.
 
 WhatsApp (Twilio) in full: signed webhooks, replies through the Messages API, buttons as
-numbered choices. Telegram and Messenger: their webhook authentication and API base.
+numbered choices. Telegram and Messenger: their webhook authentication and API base. Every app:
+conversations no other channel can address (a REST client posting a parent's chat id does not
+join the parent's conversation), and a replayed update processed once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
+import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Dict, List, Optional
+import uuid
+from typing import Any, Dict, List, Optional
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -28,6 +33,7 @@ SID, TOKEN, NUMBER = "AC0123456789abcdef", "twilio-test-token", "+14155238886"
 MESSAGES_PATH = f"/2010-04-01/Accounts/{SID}/Messages.json"
 TG_TOKEN, TG_SECRET = "123456:test-token", "telegram-test-secret"
 FB_SECRET = "messenger-test-secret"
+UPDATE_IDS = itertools.count(1000)
 
 pytestmark = pytest.mark.integration
 
@@ -79,9 +85,11 @@ class WhatsApp:
         return [r["body"]["Body"] for r in self.stand_in.received(MESSAGES_PATH)
                 if r["body"]["To"] == self.address]
 
-    def send(self, text: str, signature: Optional[str] = None) -> int:
+    def send(self, text: str, signature: Optional[str] = None,
+             message_sid: Optional[str] = None) -> int:
         form = {"From": self.address, "To": f"whatsapp:{NUMBER}", "Body": text,
-                "MessageSid": "SM" + "1" * 32, "AccountSid": SID, "NumMedia": "0"}
+                "MessageSid": message_sid or "SM" + uuid.uuid4().hex, "AccountSid": SID,
+                "NumMedia": "0"}
         if signature is None:
             signature = RequestValidator(TOKEN).compute_signature(self.url, form)
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -188,6 +196,14 @@ def test_telegram_updates_need_the_secret_token(services, stand_in):
     assert replies[0]["body"]["text"] == resources.render(resources.content.answers["pain"])
 
 
+def hub_signatures(body: bytes, secret: str = FB_SECRET) -> Dict[str, str]:
+    """Both headers, as Meta sends them: SHA-1 (legacy) and SHA-256."""
+    return {"X-Hub-Signature": "sha1=" + hmac.new(secret.encode(), body,
+                                                  hashlib.sha1).hexdigest(),
+            "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body,
+                                                        hashlib.sha256).hexdigest()}
+
+
 def test_messenger_events_need_the_hub_signature(services, stand_in):
     resources = get_resources()
     url = f"{services.rasa_url}/webhooks/facebook/webhook"
@@ -195,13 +211,15 @@ def test_messenger_events_need_the_hub_signature(services, stand_in):
         {"sender": {"id": "psid-42"}, "recipient": {"id": "page"},
          "message": {"mid": "m1", "text": "does it hurt?"}}]}]}).encode()
     before = len(stand_in.received("/me/messages"))
-    wrong = "sha1=" + hmac.new(b"other", body, hashlib.sha1).hexdigest()
-    for headers in ({}, {"X-Hub-Signature": wrong}):
+    wrong = hub_signatures(body, "other")
+    good = hub_signatures(body)
+    for headers in ({}, wrong, {"X-Hub-Signature-256": wrong["X-Hub-Signature-256"]},
+                    # SHA-1 alone, even correct, is refused: only SHA-256 counts.
+                    {"X-Hub-Signature": good["X-Hub-Signature"]}):
         assert post(url, body, {"Content-Type": "application/json", **headers}) == 403
     assert len(stand_in.received("/me/messages")) == before
-    good = "sha1=" + hmac.new(FB_SECRET.encode(), body, hashlib.sha1).hexdigest()
     assert post(url, body, {"Content-Type": "application/json",
-                            "X-Hub-Signature": good}) == 200
+                            "X-Hub-Signature-256": good["X-Hub-Signature-256"]}) == 200
     replies = stand_in.received("/me/messages")[before:]
     assert replies[0]["body"]["recipient"]["id"] == "psid-42"
     assert replies[0]["body"]["message"]["text"] == \
@@ -218,3 +236,134 @@ def test_rest_clients_claiming_the_shell_channel_get_no_debug_line(services):
         replies = [reply.get("text") for reply in json.load(response)]
     assert replies[0] == resources.render(resources.content.answers["pain"])
     assert not any(text.startswith("[debug]") for text in replies)
+
+
+def rest_send(services: RunningServices, sender: str, text: str) -> List[str]:
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(f"{services.rasa_url}/webhooks/rest/webhook", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return [reply.get("text") for reply in json.load(response)]
+
+
+class Telegram:
+    """A parent in a Telegram chat: sends authentic updates, reads what reached the Bot API."""
+
+    def __init__(self, services: RunningServices, stand_in: StandInAPIs, chat_id: int) -> None:
+        self.url = f"{services.rasa_url}/webhooks/telegram/webhook"
+        self.stand_in = stand_in
+        self.chat_id = chat_id
+
+    def sent_to_me(self) -> List[str]:
+        return [r["body"]["text"] for r in self.stand_in.received(f"/bot{TG_TOKEN}/sendMessage")
+                if str(r["body"]["chat_id"]) == str(self.chat_id)]
+
+    def update(self, text: str) -> bytes:
+        return json.dumps({"update_id": next(UPDATE_IDS), "message": {
+            "message_id": 1, "date": 0, "chat": {"id": self.chat_id, "type": "private"},
+            "text": text}}).encode()
+
+    def post(self, update: bytes) -> List[str]:
+        """Posts an update; returns the messages that went out in reply, in order."""
+        before = len(self.sent_to_me())
+        assert post(self.url, update, {"Content-Type": "application/json",
+                                       "X-Telegram-Bot-Api-Secret-Token": TG_SECRET}) == 200
+        return self.sent_to_me()[before:]
+
+    def ask(self, text: str) -> List[str]:
+        return self.post(self.update(text))
+
+
+class Messenger:
+    """A parent on Messenger: sends signed events, reads what reached the Graph API."""
+
+    def __init__(self, services: RunningServices, stand_in: StandInAPIs, psid: str) -> None:
+        self.url = f"{services.rasa_url}/webhooks/facebook/webhook"
+        self.stand_in = stand_in
+        self.psid = psid
+
+    def sent_to_me(self) -> List[str]:
+        texts = []
+        for request in self.stand_in.received("/me/messages"):
+            if request["body"]["recipient"]["id"] != self.psid:
+                continue
+            message: Dict[str, Any] = request["body"].get("message") or {}
+            if "text" in message:
+                texts.append(message["text"])
+            elif "attachment" in message:  # a button template
+                texts.append(message["attachment"]["payload"]["text"])
+        return texts
+
+    def event(self, text: str) -> bytes:
+        return json.dumps({"object": "page", "entry": [{"messaging": [
+            {"sender": {"id": self.psid}, "recipient": {"id": "page"},
+             "message": {"mid": f"m_{uuid.uuid4().hex}", "text": text}}]}]}).encode()
+
+    def post(self, body: bytes) -> List[str]:
+        before = len(self.sent_to_me())
+        assert post(self.url, body, {"Content-Type": "application/json",
+                                     **hub_signatures(body)}) == 200
+        return self.sent_to_me()[before:]
+
+    def ask(self, text: str) -> List[str]:
+        return self.post(self.event(text))
+
+
+def stored_senders(services: RunningServices) -> set:
+    with sqlite3.connect(services.env["TRACKER_DB"]) as connection:
+        return {row[0] for row in connection.execute("select distinct sender_id from events")}
+
+
+@pytest.mark.parametrize("app", ["telegram", "messenger"])
+def test_a_rest_client_cannot_join_a_parents_conversation(services, stand_in, app):
+    """Issue 12, item 1: posting the parent's raw chat/user id over REST."""
+    resources = get_resources()
+    if app == "telegram":
+        parent, raw_id = Telegram(services, stand_in, 515151), "515151"
+    else:
+        raw_id = f"psid-{uuid.uuid4().hex[:8]}"
+        parent = Messenger(services, stand_in, raw_id)
+    parent.ask("can I talk to a nurse please")
+    assert parent.ask("/affirm") == [resources.message("ask_parent_name")]
+
+    # The stranger knows the parent's id and answers the open form's question for them.
+    stranger = rest_send(services, raw_id, "Mallory Attacker")
+    assert resources.message("ask_contact") not in stranger
+    rest_send(services, raw_id, "/restart")
+
+    # The parent's form is where they left it: their name is asked, then their contact.
+    assert parent.ask("Jane Parent") == [resources.message("ask_contact")]
+    senders = stored_senders(services)
+    assert raw_id not in senders
+    assert f"rest:{raw_id}" in senders
+    assert any(sender.startswith(f"{'facebook' if app == 'messenger' else app}-")
+               for sender in senders)
+
+
+def test_replayed_whatsapp_webhook_is_processed_once(services, stand_in):
+    parent = WhatsApp(services, stand_in, "+15550100007")
+    sid = "SM" + uuid.uuid4().hex
+    assert parent.send("does it hurt?", message_sid=sid) in (200, 204)
+    replies = len(parent.sent_to_me())
+    assert replies >= 1
+    assert parent.send("does it hurt?", message_sid=sid) in (200, 204)
+    assert len(parent.sent_to_me()) == replies
+    # A new message (new MessageSid) with the same text is answered.
+    assert parent.send("does it hurt?") in (200, 204)
+    assert len(parent.sent_to_me()) > replies
+
+
+def test_replayed_telegram_update_is_processed_once(services, stand_in):
+    parent = Telegram(services, stand_in, 626262)
+    update = parent.update("does it hurt?")
+    assert parent.post(update) != []
+    assert parent.post(update) == []
+    assert parent.ask("does it hurt?") != []
+
+
+def test_replayed_messenger_event_is_processed_once(services, stand_in):
+    parent = Messenger(services, stand_in, f"psid-{uuid.uuid4().hex[:8]}")
+    event = parent.event("does it hurt?")
+    assert parent.post(event) != []
+    assert parent.post(event) == []
+    assert parent.ask("does it hurt?") != []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from channels.conversation_ids import rest_conversation_id
 from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
@@ -66,7 +67,7 @@ def test_conversation_is_stored_in_the_sqlite_tracker_store(services):
     database = Path(services.env["TRACKER_DB"])
     with sqlite3.connect(database) as connection:
         rows = connection.execute(
-            "select count(*) from events where sender_id = ?", (sender,)
+            "select count(*) from events where sender_id = ?", (rest_conversation_id(sender),)
         ).fetchone()
     assert rows[0] > 0
 
@@ -132,7 +133,7 @@ def test_emergency_mid_form_over_rest(services):
     assert replies[0] == resources.message("emergency")
 
     store = store_for(services)
-    urgent = [c for c in store.list() if c.conversation_id == sender]
+    urgent = [c for c in store.list() if c.conversation_id == rest_conversation_id(sender)]
     store.dispose()
     assert [c.urgency for c in urgent] == ["urgent"]
     assert urgent[0].transcript[-2]["text"] == "he is choking and can't swallow"
@@ -164,7 +165,8 @@ def test_leaving_the_form_at_any_step_stores_nothing(services, cancel_at, how):
         expected = "escalation_no_consent"  # "no" answers the consent question itself
     assert answer_texts(services.send(sender, how)) == [resources.message(expected)]
     store = store_for(services)
-    stored = [c for c in store.list(("open", "contacted", "closed")) if c.conversation_id == sender]
+    stored = [c for c in store.list(("open", "contacted", "closed"))
+              if c.conversation_id == rest_conversation_id(sender)]
     store.dispose()
     assert stored == []
     # The form is over: ordinary questions are answered again.
@@ -199,7 +201,7 @@ def test_bad_input_gets_a_polite_reply(services, message):
         assert reply in vetted or reply.startswith("Source: "), reply
     # A typed /intent{...} cannot fill the escalation form's slots.
     store = store_for(services)
-    assert [c for c in store.list() if c.conversation_id == sender] == []
+    assert [c for c in store.list() if c.conversation_id == rest_conversation_id(sender)] == []
     store.dispose()
     # The conversation still works afterwards.
     assert answer_texts(services.send(sender, "does it hurt?"))[0] == \

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
+import shutil
+import statistics
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import pytest
 
+from clinic.cluster import ClusterPorts, nginx_command, write_nginx_conf
 from clinic.escalation_store import EscalationStore
 from clinic.local_services import free_port
 from clinic.paths import PROJECT_ROOT
@@ -45,9 +52,9 @@ def call(url, data=None, headers=None, method=None):
         return error.code, error.headers, error.read().decode()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    work = tmp_path_factory.mktemp("webapp")
+@contextmanager
+def serving_webapp(work, extra_env=None):
+    """Runs `python -m webapp` on a free port; yields (base URL, escalation store)."""
     db_url = f"sqlite:///{work / 'escalations.db'}"
     port = free_port()
     env = {
@@ -55,8 +62,9 @@ def server(tmp_path_factory):
         "PYTHONPATH": str(PROJECT_ROOT),
         "WEBAPP_PORT": str(port),
         "ESCALATION_DB_URL": db_url,
-        "STAFF_USERS": f"nurse.kim:{hash_password(PASSWORD)}",
+        "STAFF_USERS": f"nurse.kim:{hash_password(PASSWORD)},dr.lee:{hash_password(PASSWORD)}",
         "STAFF_API_TOKEN": API_TOKEN,
+        **(extra_env or {}),
     }
     env.pop("ESCALATION_WEBHOOK_URL", None)
     process = subprocess.Popen([sys.executable, "-m", "webapp"], cwd=PROJECT_ROOT, env=env,
@@ -70,10 +78,18 @@ def server(tmp_path_factory):
         except OSError:
             time.sleep(0.3)
     store = EscalationStore(db_url)
-    yield base, store
-    store.dispose()
-    process.terminate()
-    process.wait(timeout=20)
+    try:
+        yield base, store
+    finally:
+        store.dispose()
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with serving_webapp(tmp_path_factory.mktemp("webapp")) as running:
+        yield running
 
 
 def new_case(store, urgency="routine"):
@@ -83,15 +99,27 @@ def new_case(store, urgency="routine"):
                         question="can we swim?", consent=True)
 
 
-def login(base):
+def login_form(base, address=None):
+    """(csrf field, headers carrying its cookie) of a fresh sign-in form."""
     status, headers, body = call(base + "/staff/login")
     assert status == 200
     csrf = re.search(r'name="csrf" value="([^"]+)"', body).group(1)
-    cookie = SimpleCookie(headers["Set-Cookie"])
-    login_cookie = cookie["staff_login_csrf"].value
-    status, headers, _ = call(base + "/staff/login",
-                              {"username": "nurse.kim", "password": PASSWORD, "csrf": csrf},
-                              {"Cookie": f"staff_login_csrf={login_cookie}"})
+    cookie = SimpleCookie(headers["Set-Cookie"])["staff_login_csrf"].value
+    return csrf, {"Cookie": f"staff_login_csrf={cookie}",
+                  **({"X-Forwarded-For": address} if address else {})}
+
+
+def sign_in(base, name, password, address=None):
+    """(status, headers, body, seconds the POST took) of one sign-in."""
+    csrf, headers = login_form(base, address)
+    started = time.perf_counter()
+    status, headers, body = call(base + "/staff/login",
+                                 {"username": name, "password": password, "csrf": csrf}, headers)
+    return status, headers, body, time.perf_counter() - started
+
+
+def login(base):
+    status, headers, _, _ = sign_in(base, "nurse.kim", PASSWORD)
     assert status == 302
     session = SimpleCookie(headers["Set-Cookie"])["staff_session"]
     assert session["httponly"] and session["secure"] and session["samesite"] == "Strict"
@@ -203,3 +231,115 @@ def test_logout_ends_the_session(server):
     call(base + "/staff/logout", {"csrf": csrf}, session)
     status, _, _ = call(base + "/staff/", headers=session)
     assert status == 302
+
+
+# ------------------------------------------------------------------ sign-in limits and timing
+
+LIMITED_ENV = {"SANIC_PROXIES_COUNT": "1",  # as behind nginx: X-Forwarded-For names the client
+               "STAFF_LOGIN_ACCOUNT_FAILURES": "3", "STAFF_LOGIN_ADDRESS_FAILURES": "5"}
+UNLIMITED_ENV = {"STAFF_LOGIN_ACCOUNT_FAILURES": "100000",
+                 "STAFF_LOGIN_ADDRESS_FAILURES": "100000"}
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    """The web app with small failed sign-in limits, reached directly (no nginx)."""
+    with serving_webapp(tmp_path_factory.mktemp("limited"), LIMITED_ENV) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def unlimited(tmp_path_factory):
+    """The web app with limits out of the way, for timing many sign-ins."""
+    with serving_webapp(tmp_path_factory.mktemp("unlimited"), UNLIMITED_ENV) as running:
+        yield running
+
+
+def without_csrf(body):
+    return re.sub(r'name="csrf" value="[^"]+"', "", body)
+
+
+def test_failed_sign_ins_are_limited_per_user_name_without_nginx(limited):
+    base, _ = limited
+    pages = {}
+    for number, name in enumerate(("nurse.kim", "no.such.user")):
+        # Each attempt from another address: only the user name's limit applies.
+        statuses = [sign_in(base, name, "wrong", f"10.{number}.{i}.1")[0] for i in range(3)]
+        assert statuses == [401] * 3, name
+        password = PASSWORD if name == "nurse.kim" else "wrong"
+        status, headers, body, _ = sign_in(base, name, password, f"10.{number}.9.9")
+        assert status == 429, name
+        assert "Too many failed sign-ins" in body and int(headers["Retry-After"]) > 0
+        pages[name] = without_csrf(body)
+    # Locked the same way whether or not the account exists.
+    assert pages["nurse.kim"] == pages["no.such.user"]
+
+
+def test_failed_sign_ins_are_limited_per_address_without_nginx(limited):
+    base, _ = limited
+    statuses = [sign_in(base, f"guess.{n}", "wrong", "10.7.0.1")[0] for n in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert sign_in(base, "dr.lee", PASSWORD, "10.7.0.1")[0] == 429
+    assert sign_in(base, "dr.lee", PASSWORD, "10.7.0.2")[0] == 302
+
+
+def test_unknown_user_names_take_as_long_as_known_ones(unlimited):
+    base, _ = unlimited
+    known, unknown = [], []
+    for number in range(9):  # interleaved, so load from other processes hits both alike
+        known.append(sign_in(base, "nurse.kim", "wrong")[3])
+        unknown.append(sign_in(base, f"no.such.user.{number}", "wrong")[3])
+    known_s, unknown_s = statistics.median(known), statistics.median(unknown)
+    print(f"\nsign-in median: known name {known_s:.3f} s, unknown name {unknown_s:.3f} s")
+    assert abs(known_s - unknown_s) <= 0.2 * max(known_s, unknown_s), (known, unknown)
+
+
+def test_sign_ins_being_hashed_do_not_hold_up_the_widget(unlimited):
+    base, _ = unlimited
+    hash_s = statistics.median(sign_in(base, "nurse.kim", "wrong")[3] for _ in range(3))
+    widget_s = []
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            forms = [login_form(base) for _ in range(8)]
+            posts = [pool.submit(call, base + "/staff/login",
+                                 {"username": "no.such.user", "password": "x", "csrf": csrf},
+                                 headers) for csrf, headers in forms]
+            time.sleep(0.03)  # the sign-ins are in and hashing
+            started = time.perf_counter()
+            status, _, _ = call(base + "/widget/widget.js")
+            widget_s.append(time.perf_counter() - started)
+            assert status == 200
+            assert [post.result()[0] for post in posts] == [401] * 8
+    print(f"\none sign-in {hash_s:.3f} s; /widget/widget.js during 8 parallel sign-ins: "
+          + ", ".join(f"{s:.3f} s" for s in widget_s))
+    # Measured: ~0.002 s against ~0.1 s per sign-in; on the event loop it waited for several.
+    assert statistics.median(widget_s) < hash_s / 2, (hash_s, widget_s)
+
+
+def test_nginx_limits_sign_in_with_and_without_a_trailing_slash(limited, tmp_path):
+    base, _ = limited
+    if not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx is not installed (make system-packages)")
+    ports = dataclasses.replace(ClusterPorts.free(), webapp=int(base.rsplit(":", 1)[1]))
+    main_conf = write_nginx_conf(tmp_path / "nginx", ports, "30r/s", 100)
+    nginx = subprocess.Popen([*nginx_command(main_conf), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    entry = f"http://127.0.0.1:{ports.nginx}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                call(entry + "/staff/login")
+                break
+            except OSError:
+                time.sleep(0.2)
+        # Posts without a form token: the web app refuses them (403) without hashing.
+        statuses = [call(entry + "/staff/login/", b"username=x&password=y")[0]
+                    for _ in range(12)]
+        assert statuses[0] == 403 and statuses.count(429) >= 5, statuses
+        # The same zone for every spelling of the path that reaches the sign-in.
+        for path in ("/staff/login", "/staff/%6Cogin/", "//staff/login", "/STAFF/LOGIN"):
+            assert call(entry + path, b"username=x&password=y")[0] == 429, path
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=20)

@@ -6,9 +6,11 @@ written by hand in different formats; these tests catch one of them drifting.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import re
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterable, List, Optional, Set
 from urllib.parse import urlparse
 
 import pytest
@@ -187,4 +189,131 @@ def test_helm_generated_endpoints_and_credentials_repeat_the_project_files():
     settings = helm("rasa")["applicationSettings"]
     assert without_nulls(settings["endpoints"]["trackerStore"]) == endpoints["tracker_store"]
     assert without_nulls(settings["endpoints"]["lockStore"]) == endpoints["lock_store"]
-    assert settings["credentials"]["additionalChannelCredentials"] == credentials
+    # All but the REST channel, which is not served publicly by default.
+    rest = "channels.rest.ClinicRestInput"
+    assert settings["credentials"]["additionalChannelCredentials"] == {
+        name: value for name, value in credentials.items() if name != rest}
+
+# ---------------------------------------------------------------- what each image must contain
+# The project's top-level packages: directories at the root with an __init__.py (tests aside).
+PROJECT_PACKAGES = frozenset(
+    path.name for path in PROJECT_ROOT.iterdir()
+    if (path / "__init__.py").is_file() and path.name != "tests"
+)
+
+
+def _module_file(name: str, roots: Dict[str, Path]) -> Optional[Path]:
+    """The source file of module `name` under the directory that holds its top-level package."""
+    base = roots.get(name.split(".")[0])
+    if base is None:
+        return None
+    path = base.joinpath(*name.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_project_packages(entries: Iterable[str], frameworks: Iterable[str] = ()) -> Set[str]:
+    """The project's top-level packages that importing `entries` loads, transitively.
+
+    Follows every import statement (also those inside functions) through the project's modules
+    and through the `frameworks` packages (the server that imports project code by name).
+    """
+    roots = {name: PROJECT_ROOT for name in PROJECT_PACKAGES}
+    for framework in frameworks:
+        roots[framework] = Path(importlib.util.find_spec(framework).origin).parent.parent
+    seen: Set[str] = set()
+    todo = list(entries)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = _module_file(name, roots)
+        if path is None:
+            continue
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # parents run first
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level:
+                    base = package.rsplit(".", node.level - 1)[0]
+                    module = f"{base}.{module}" if module else base
+                # `from package import module` imports a module too.
+                todo += [module, *(f"{module}.{alias.name}" for alias in node.names)]
+    return {name.split(".")[0] for name in seen} & PROJECT_PACKAGES
+
+
+def _class_module(path: str) -> Optional[str]:
+    return path.rpartition(".")[0] if "." in path else None
+
+
+def rasa_server_entries() -> List[str]:
+    """Project modules the Rasa server loads by name: config.yml, endpoints.yml,
+    credentials.yml, and channels.credentials (run before it, as scripts/run_services.sh does)."""
+    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text())
+    names = [item["name"] for item in config.get("pipeline", []) + config.get("policies", [])]
+    names += [spec["type"] for spec in endpoints.values()
+              if isinstance(spec, dict) and "type" in spec]
+    names += list(credentials)
+    return [m for m in map(_class_module, names) if m] + ["channels.credentials"]
+
+
+def action_server_entries() -> List[str]:
+    """rasa-sdk's entry point and every module of the actions package (it imports them all)."""
+    modules = [
+        "actions." + ".".join(path.relative_to(PROJECT_ROOT / "actions").with_suffix("").parts)
+        for path in (PROJECT_ROOT / "actions").rglob("*.py")
+    ]
+    return ["rasa_sdk.__main__", *(m.removesuffix(".__init__") for m in modules)]
+
+
+def copied_packages(name: str) -> Set[str]:
+    """Top-level directories the Dockerfile copies from the build context into the image."""
+    copied: Set[str] = set()
+    for line in dockerfile(name).splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            sources = [s for s in line.split()[1:-1] if not s.startswith("--")]
+            copied |= {s.rstrip("/").split("/")[0] for s in sources}
+    return copied
+
+
+def test_the_import_walk_follows_frameworks_and_relative_imports():
+    # rasa-sdk loads the plugin package itself (rasa_sdk/plugin.py imports it by name).
+    assert "rasa_sdk_plugins" in imported_project_packages(["rasa_sdk.__main__"], ["rasa_sdk"])
+    assert imported_project_packages(["rasa_sdk.__main__"]) == set()
+    # rasa_sdk_plugins imports clinic (log redaction).
+    assert imported_project_packages(["rasa_sdk_plugins"]) == {"rasa_sdk_plugins", "clinic"}
+
+
+@pytest.mark.parametrize("image, entries, frameworks", [
+    ("rasa", rasa_server_entries(), ()),
+    ("actions", action_server_entries(), ("rasa_sdk",)),
+    ("webapp", ["webapp.__main__"], ()),
+])
+def test_every_image_holds_the_packages_its_service_loads(image, entries, frameworks):
+    # Without rasa_sdk_plugins the action server ran without its request checks and log
+    # redaction, and rasa-sdk's error handler sent the tracker back to Rasa, which logged it.
+    loaded = imported_project_packages(entries, frameworks)
+    missing = loaded - copied_packages(image)
+    assert not missing, f"Dockerfile.{image} lacks {sorted(missing)}, which its service loads"
+
+
+def test_rest_channel_is_not_public_by_default(compose):
+    # A REST client names its own conversation: the entry points route it only when asked.
+    assert compose["services"]["nginx"]["environment"]["REST_CHANNEL_PUBLIC"] == (
+        "${REST_CHANNEL_PUBLIC:-off}")
+    assert "channels.rest.ClinicRestInput" not in (
+        helm("rasa")["applicationSettings"]["credentials"]["additionalChannelCredentials"])
+    conf = render_nginx_conf(NGINX_TEMPLATE.read_text(), {
+        name: "off" if name == "REST_CHANNEL_PUBLIC" else "1"
+        for name in PLACEHOLDER.findall(NGINX_TEMPLATE.read_text())})
+    # Only "on" opens it (tests/integration/test_nginx_routing.py runs nginx on both).
+    assert re.search(r'map "off" \$clinic_rest_closed \{\s*default 1;\s*on\s+0;', conf)

@@ -110,6 +110,9 @@
   let transcript = load("transcript", []);
   if (!Array.isArray(transcript)) transcript = [];
   let sessionId = load("session", null);
+  // One vote per answer per conversation: a random key per conversation, sent with votes
+  // instead of the session id (which is the conversation's credential).
+  let voteKey = load("vote", null);
   let socket = null;
   let confirmed = false;
   const pending = [];
@@ -117,6 +120,14 @@
   function persist() {
     transcript = transcript.slice(-MAX_ENTRIES);
     save("transcript", transcript);
+  }
+
+  function newVoteKey() {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    voteKey = Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+    save("vote", voteKey);
+    return voteKey;
   }
 
   function renderFeedback(entry, container) {
@@ -138,10 +149,11 @@
       button.addEventListener("click", function () {
         entry.feedback = helpful ? "yes" : "no";
         persist();
+        voteKey = load("vote", voteKey) || newVoteKey(); // another tab may have started anew
         fetch(appOrigin + "/api/feedback", {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ answer_id: entry.answer_id, helpful: helpful }),
+          body: JSON.stringify({ answer_id: entry.answer_id, helpful: helpful, vote_key: voteKey }),
         }).catch(function () { /* feedback is optional */ });
         const thanks = el("p", "cw-feedback-thanks", TEXTS.widget_helpful_thanks);
         box.replaceWith(thanks);
@@ -250,6 +262,7 @@
       }
       sessionId = id;
       save("session", id);
+      if (fresh || !voteKey) newVoteKey();
       confirmed = true;
       const old = log.querySelector(".cw-offline");
       if (old) old.remove();

@@ -48,3 +48,11 @@ def test_malformed_requests_are_refused(body, reason):
 
 def test_the_url_stays_rasas():
     assert ClinicRestInput.name() == "rest"
+
+
+@pytest.mark.parametrize("sender", ["4242", "telegram-0123", "a" * 32 + "." + "b" * 32,
+                                    "rest:x"])
+async def test_the_sender_is_stored_in_the_rest_namespace(sender):
+    request = StubRequest(json.dumps({"sender": sender, "message": "hi"}).encode())
+    assert checked_body(request) is None
+    assert await ClinicRestInput()._extract_sender(request) == f"rest:{sender}"

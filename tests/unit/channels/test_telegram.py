@@ -3,6 +3,7 @@ from types import SimpleNamespace
 import pytest
 from aiogram.types import Update
 
+from channels.conversation_ids import keyed_conversation_id
 from channels.telegram import SECRET_HEADER, ClinicTelegramInput
 from tests.stand_in_apis import StandInAPIs
 
@@ -53,6 +54,13 @@ async def test_output_and_webhook_registration_use_the_configured_api_base():
     assert [r["path"].rsplit("/", 1)[-1] for r in sent] == ["sendMessage", "setWebhook", "getMe"]
     assert sent[0]["body"]["text"] == "First."
     assert sent[1]["body"]["secret_token"] == "tg-secret"
+
+
+def test_the_conversation_id_is_a_keyed_hash_of_the_chat_id():
+    conversation_id = channel().conversation_id(42)
+    assert conversation_id == keyed_conversation_id("telegram", "tg-secret", "42")
+    assert conversation_id == channel().conversation_id("42")
+    assert conversation_id != channel().conversation_id(43)
 
 
 async def test_a_failing_webhook_registration_does_not_raise(caplog):

@@ -26,9 +26,10 @@ def escalate(store, reason, question, minutes_ago=0, urgency="routine"):
 def test_votes_most_unhelpful_first_then_unvoted_answers(stores, resources):
     feedback, store = stores
     answers = resources.content.answers
-    for answer_id, helpful in [("pain", True), ("onset", False), ("removed_answer", False),
-                               ("removed_answer", False)]:
-        feedback.record(answer_id, helpful)
+    for number, (answer_id, helpful) in enumerate([
+            ("pain", True), ("onset", False), ("removed_answer", False),
+            ("removed_answer", False)]):
+        feedback.record(answer_id, helpful, f"conversation-{number:06d}")
     votes = build_report(feedback, store, answers).votes
     assert votes[:3] == [AnswerVotes("removed_answer", "", 0, 2),
                          AnswerVotes("onset", answers["onset"].title, 0, 1),

@@ -1,11 +1,26 @@
+import io
 import json
 import logging
 import warnings
 
 import pytest
+import structlog
 
 from clinic import log_redaction
 from clinic.log_redaction import REDACTED, redact, redact_text
+
+
+@pytest.fixture
+def fresh_install(monkeypatch):
+    """install() as in a new process; the log record factory, warnings and structlog restored."""
+    monkeypatch.setattr(log_redaction, "_installed", False)
+    monkeypatch.setattr(structlog, "configure", structlog.configure)
+    previous_factory = logging.getLogRecordFactory()
+    previous_showwarning = warnings.showwarning
+    yield log_redaction.install
+    logging.setLogRecordFactory(previous_factory)
+    warnings.showwarning = previous_showwarning
+    structlog.reset_defaults()
 
 
 @pytest.mark.parametrize("text", [
@@ -56,27 +71,60 @@ def test_event_reprs_in_plain_text_are_redacted():
     assert "SlotSet(key: parent_name, value: [redacted])" in out
 
 
-def test_install_redacts_every_record_tracebacks_and_warnings(monkeypatch, capsys):
-    monkeypatch.setattr(log_redaction, "_installed", False)
-    previous_factory = logging.getLogRecordFactory()
-    previous_showwarning = warnings.showwarning
+def test_install_redacts_every_record_tracebacks_and_warnings(fresh_install, capsys):
+    fresh_install()
+    logger = logging.getLogger("test.redaction")
+    record = logger.makeRecord("test.redaction", logging.DEBUG, __file__, 1,
+                               "user said %s", ("alex@example.com",), None)
+    assert record.getMessage() == f"user said {REDACTED}"
     try:
-        log_redaction.install()
-        logger = logging.getLogger("test.redaction")
-        record = logger.makeRecord("test.redaction", logging.DEBUG, __file__, 1,
-                                   "user said %s", ("alex@example.com",), None)
-        assert record.getMessage() == f"user said {REDACTED}"
-        try:
-            raise ValueError("bad contact +44 7700 900123")
-        except ValueError:
-            import sys
-            failed = logger.makeRecord("test.redaction", logging.ERROR, __file__, 1,
-                                       "failed", (), sys.exc_info())
-        assert "7700" not in logging.Formatter().format(failed)
-        assert "ValueError" in failed.exc_text
-        warnings.showwarning(UserWarning("line '/inform{\"e\": \"alex@example.com\"}'"),
-                             UserWarning, "x.py", 1)
-        assert "alex@example.com" not in capsys.readouterr().err
-    finally:
-        logging.setLogRecordFactory(previous_factory)
-        warnings.showwarning = previous_showwarning
+        raise ValueError("bad contact +44 7700 900123")
+    except ValueError:
+        import sys
+        failed = logger.makeRecord("test.redaction", logging.ERROR, __file__, 1,
+                                   "failed", (), sys.exc_info())
+    assert "7700" not in logging.Formatter().format(failed)
+    assert "ValueError" in failed.exc_text
+    warnings.showwarning(UserWarning("line '/inform{\"e\": \"alex@example.com\"}'"),
+                         UserWarning, "x.py", 1)
+    assert "alex@example.com" not in capsys.readouterr().err
+
+
+def configure(renderer):
+    """A structlog set-up like Rasa's (shortened); returns a logger and what it wrote."""
+    out = io.StringIO()
+    structlog.configure(processors=[structlog.dev.set_exc_info, renderer],
+                        logger_factory=structlog.PrintLoggerFactory(out),
+                        cache_logger_on_first_use=True)
+    log = structlog.get_logger()
+    log.info("warm-up")  # from now on the logger is cached with the processors of this set-up
+    return log, out
+
+
+def emit(log) -> None:
+    log.debug("processor.message.parse", parse_data_text="I am Alex Morgan",
+              slots={"parent_name": "Alex Morgan"}, note="mail alex@example.com")
+    secret = "Alex Morgan"  # a local variable of the failing frame: rich shows those
+    try:
+        raise ValueError("bad contact")
+    except ValueError:
+        log.exception("action.failed", length=len(secret))
+
+
+@pytest.mark.parametrize("renderer", [structlog.dev.ConsoleRenderer(colors=False),
+                                      structlog.processors.JSONRenderer()])
+@pytest.mark.parametrize("install_first", [True, False])
+def test_structlog_events_are_redacted_before_any_renderer(fresh_install, renderer,
+                                                           install_first):
+    # Rasa renders its events as key=value text in a terminal and as JSON elsewhere; the
+    # services install redaction before Rasa configures structlog, containers after.
+    if install_first:
+        fresh_install()
+    log, out = configure(renderer)
+    if not install_first:
+        fresh_install()
+    emit(log)
+    text = out.getvalue()
+    assert "processor.message.parse" in text and "ValueError" in text
+    assert "Alex" not in text and "alex@" not in text
+    assert REDACTED in text

@@ -8,7 +8,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic.escalation_store import EscalationStore
-from clinic.retention import apply_retention, delete_conversations_before, tracker_url
+from clinic.retention import apply_retention, delete_conversations_before
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
 
@@ -74,9 +74,3 @@ async def test_apply_retention_covers_conversations_and_closed_escalations(track
     store.dispose()
     with pytest.raises(ValueError):
         apply_retention(-1, tracker_db_url=f"sqlite:///{tracker_db}", escalation_db_url=url)
-
-
-def test_tracker_url_from_the_environment(tmp_path):
-    assert tracker_url({"TRACKER_DB_URL": "postgresql://db/x"}) == "postgresql://db/x"
-    assert tracker_url({"TRACKER_DB": str(tmp_path / "t.db")}) == f"sqlite:///{tmp_path}/t.db"
-    assert tracker_url({}).endswith("/var/tracker.db")

@@ -15,9 +15,7 @@ from clinic.local_services import free_port
 from clinic.paths import PROJECT_ROOT
 from clinic.tracker_store import (
     ClinicTrackerStore,
-    describe,
     is_at_rest,
-    tracker_db_url,
     wait_for_database,
 )
 
@@ -42,21 +40,6 @@ def turn(text: str, answer: str, buttons=None):
         SlotSet("last_answer_id", "pain"),
         ActionExecuted("action_listen"),
     ]
-
-
-def test_url_comes_from_the_environment(tmp_path):
-    assert tracker_db_url({"TRACKER_DB": str(tmp_path / "t.db")}) == f"sqlite:///{tmp_path}/t.db"
-    assert tracker_db_url({"TRACKER_DB_URL": "postgres://u:p@db:5432/x"}) == (
-        "postgresql://u:p@db:5432/x"
-    )
-    relative = tracker_db_url({})
-    assert relative.startswith(f"sqlite:///{PROJECT_ROOT}/var/")
-
-
-def test_descriptions_never_show_credentials():
-    text = describe("postgresql://clinic:s3cret@db.example:5433/conversations")
-    assert "s3cret" not in text and "clinic:" not in text
-    assert "db.example:5433/conversations" in text
 
 
 def test_unreachable_database_stops_after_bounded_attempts():

@@ -19,9 +19,9 @@ def run(db_url):
 def test_prints_votes_and_reasons_from_the_configured_store(tmp_path, resources):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     feedback, store = FeedbackStore(url), EscalationStore(url)
-    for answer_id, helpful in [("pain", True), ("pain", False), ("side_effects", False),
-                               ("side_effects", False)]:
-        feedback.record(answer_id, helpful)
+    for number, (answer_id, helpful) in enumerate([
+            ("pain", True), ("pain", False), ("side_effects", False), ("side_effects", False)]):
+        feedback.record(answer_id, helpful, f"conversation-{number:06d}")
     for reason in ("out_of_scope", "ask_pain", "out_of_scope"):
         store.create(channel="rest", conversation_id="c", urgency="routine", reason=reason,
                      transcript=[{"speaker": "user", "text": "Sam Parent here"}],

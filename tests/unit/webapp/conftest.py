@@ -26,6 +26,8 @@ async def webapp(tmp_path_factory):
         monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "https://partner.example")
         monkeypatch.setenv("STAFF_USERS", f"nurse.kim:{hash_password(STAFF_PASSWORD)}")
         monkeypatch.setenv("ESCALATION_RETRY_SECONDS", "3600")
+        # As behind nginx: tests give each client its own address with X-Forwarded-For.
+        monkeypatch.setenv("SANIC_PROXIES_COUNT", "1")
         monkeypatch.delenv("ESCALATION_WEBHOOK_URL", raising=False)
         url = f"sqlite:///{tmp_path_factory.mktemp('webapp') / 'db.sqlite'}"
         app = create_app(f"webapp_test_{uuid.uuid4().hex}", store_url=url)
@@ -35,7 +37,11 @@ async def webapp(tmp_path_factory):
         await served.startup()
         await served.before_start()
         await served.after_start()
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
+        # A connection per request: a kept-alive one the server closed after its keep-alive
+        # timeout (5 s, e.g. while another module hashes passwords) fails the next request.
+        async with aiohttp.ClientSession(
+                f"http://127.0.0.1:{port}",
+                connector=aiohttp.TCPConnector(force_close=True)) as client:
             yield client, url
         await served.before_stop()
         served.close()

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import re
+import uuid
 from http.cookies import SimpleCookie
 
 import pytest
@@ -57,9 +58,11 @@ async def login(client):
 
 
 async def vote(client, answer_id, helpful):
+    """A vote from its own conversation, as the widget on the demo page sends it."""
     async with client.post("/api/feedback", data=json.dumps(
-            {"answer_id": answer_id, "helpful": helpful}),
-            headers={"Content-Type": "application/json"}) as resp:
+            {"answer_id": answer_id, "helpful": helpful, "vote_key": uuid.uuid4().hex}),
+            headers={"Content-Type": "application/json",
+                     "Origin": "http://127.0.0.1:8000"}) as resp:
         assert resp.status == 201
 
 

@@ -1,13 +1,16 @@
 """The widget routes and POST /api/feedback, on the real app served in-process."""
 
+import itertools
 import json
 
 import pytest
 
 from clinic.feedback_store import FeedbackStore, answer_feedback
-from webapp.widget import cors_headers, parse_feedback, rasa_server_url
+from webapp.widget import FEEDBACK_VOTES, cors_headers, parse_feedback, rasa_server_url
 
 SITE = "http://127.0.0.1:8000"
+KEY = "0123456789abcdef0123456789abcdef"
+_ADDRESSES = (f"198.51.100.{n}" for n in itertools.count(1))
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -30,31 +33,70 @@ def server(running):
     return client, store
 
 
-async def post(client, body, origin=SITE):
+async def post(client, body, origin=SITE, address=None):
+    """POSTs a vote; each call from its own client address unless `address` is given."""
     data = body if isinstance(body, bytes | str) else json.dumps(body)
-    headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
+    headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {}),
+               "X-Forwarded-For": address or next(_ADDRESSES)}
     async with client.post("/api/feedback", data=data, headers=headers) as resp:
         return resp.status, resp.headers, await resp.text()
 
 
+def vote(answer_id, helpful, key=KEY):
+    return {"answer_id": answer_id, "helpful": helpful, "vote_key": key}
+
+
 async def test_feedback_is_stored_per_answer(server):
     client, store = server
-    status, headers, _ = await post(client, {"answer_id": "pain", "helpful": True})
+    status, headers, _ = await post(client, vote("pain", True))
     assert status == 201
     assert headers["Access-Control-Allow-Origin"] == SITE
-    assert (await post(client, {"answer_id": "pain", "helpful": False},
+    assert (await post(client, vote("pain", False, "b" * 32),
                        origin="https://partner.example"))[0] == 201
-    assert (await post(client, {"answer_id": "pain", "helpful": False}, origin=None))[0] == 201
+    assert (await post(client, vote("pain", False, "c" * 32)))[0] == 201
     [row] = store.counts()
     assert (row.answer_id, row.helpful, row.unhelpful) == ("pain", 1, 2)
 
 
+async def test_one_vote_per_answer_per_conversation_a_changed_mind_replaces_it(server):
+    client, store = server
+    for helpful in (True, True, True, False):
+        assert (await post(client, vote("pain", helpful)))[0] == 201
+    assert (await post(client, vote("side_effects", True)))[0] == 201
+    assert [(r.answer_id, r.helpful, r.unhelpful) for r in store.counts()] == [
+        ("pain", 0, 1), ("side_effects", 1, 0)]
+
+
+async def test_feedback_without_an_allowed_origin_is_refused(server):
+    client, store = server
+    for origin in (None, "https://evil.example", "null"):
+        status, headers, _ = await post(client, vote("pain", True), origin=origin)
+        assert status == 403 and "Access-Control-Allow-Origin" not in headers, origin
+    assert store.counts() == []
+
+
+async def test_feedback_is_rate_limited_per_client_address(server):
+    client, store = server
+    statuses = [(await post(client, vote("pain", True, f"{n:032x}"), address="203.0.113.7"))[0]
+                for n in range(FEEDBACK_VOTES + 3)]
+    assert statuses == [201] * FEEDBACK_VOTES + [429] * 3
+    # Another client is not affected.
+    assert (await post(client, vote("pain", False), address="203.0.113.8"))[0] == 201
+    [row] = store.counts()
+    assert (row.helpful, row.unhelpful) == (FEEDBACK_VOTES, 1)
+
+
 @pytest.mark.parametrize("body", [
-    {"answer_id": "no_such_answer", "helpful": True},
-    {"answer_id": "pain", "helpful": "yes"},
-    {"answer_id": "pain", "helpful": 1},
-    {"answer_id": "pain"},
-    {"answer_id": "pain", "helpful": True, "session": "x"},
+    vote("no_such_answer", True),
+    vote("pain", "yes"),
+    vote("pain", 1),
+    {"answer_id": "pain", "vote_key": KEY},
+    {"answer_id": "pain", "helpful": True},
+    {"answer_id": "pain", "helpful": True, "vote_key": KEY, "session": "x"},
+    vote("pain", True, "short"),
+    vote("pain", True, "x" * 65),
+    vote("pain", True, "<script>alert(1)</script>12345"),
+    vote("pain", True, 12345678901234567890),
     ["pain", True],
     "not json",
 ])
@@ -66,13 +108,10 @@ async def test_invalid_feedback_is_refused(server, body):
     assert store.counts() == []
 
 
-async def test_oversized_feedback_and_foreign_origins_are_refused(server):
+async def test_oversized_feedback_is_refused(server):
     client, store = server
-    big = json.dumps({"answer_id": "pain", "helpful": True, "x": "a" * 1000})
+    big = json.dumps({**vote("pain", True), "x": "a" * 1000})
     assert (await post(client, big))[0] == 413
-    status, headers, _ = await post(client, {"answer_id": "pain", "helpful": True},
-                                    origin="https://evil.example")
-    assert status == 403 and "Access-Control-Allow-Origin" not in headers
     assert store.counts() == []
 
 
@@ -104,8 +143,8 @@ async def test_demo_page_embeds_the_widget_with_one_script_tag(server, resources
 
 
 def test_parse_feedback_and_cors_helpers():
-    assert parse_feedback({"answer_id": "pain", "helpful": False}, {"pain"}) == ("pain", False)
-    assert parse_feedback({"answer_id": "pain", "helpful": None}, {"pain"}) is None
+    assert parse_feedback(vote("pain", False), {"pain"}) == ("pain", False, KEY)
+    assert parse_feedback(vote("pain", None), {"pain"}) is None
     assert cors_headers("https://evil.example", {SITE}) == {}
     assert cors_headers(None, {SITE}) == {}
     assert rasa_server_url({"RASA_HOST": "127.0.0.1", "RASA_PORT": "5999"}) == (
