@@ -19,6 +19,7 @@ from typing import Iterator, Tuple
 
 import pytest
 
+from channels.conversation_ids import rest_conversation_id
 from clinic.escalation_store import EscalationStore
 from clinic.local_services import free_port, running_services
 from clinic.paths import PROJECT_ROOT
@@ -39,7 +40,8 @@ def texts(replies):
 def urgent_cases(database_url: str, sender: str):
     store = EscalationStore(database_url)
     try:
-        return [case for case in store.list() if case.conversation_id == sender
+        return [case for case in store.list()
+                if case.conversation_id == rest_conversation_id(sender)
                 and case.urgency == "urgent"]
     finally:
         store.dispose()

@@ -6,6 +6,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from channels import reply_guard
 from channels.reply_guard import guard_replies
+from clinic.rate_limit import WindowLimit
 from clinic.resources import get_resources
 
 EMERGENCY_TEXT = "my daughter can't breathe properly since the injection"
@@ -205,3 +206,19 @@ async def test_a_flooding_conversation_is_asked_to_slow_down(escalation_store, m
     other = UserMessage("does it hurt?", CollectingOutputChannel(), "another parent")
     await guard(other)
     assert texts(other) == ["an answer"]
+
+
+def test_the_default_rate_lets_a_parent_type_and_stops_a_script():
+    clock = [0.0]
+    limit = WindowLimit(reply_guard.DEFAULT_MESSAGE_RATE_LIMIT,
+                        reply_guard.DEFAULT_MESSAGE_RATE_WINDOW_SECONDS, clock=lambda: clock[0])
+    # A parent typing fast: one message a second for a minute.
+    for second in range(60):
+        clock[0] = float(second)
+        assert limit.take("parent")
+    # A script: 20 messages a second, for two seconds.
+    allowed = 0
+    for tick in range(40):
+        clock[0] = 100 + tick / 20
+        allowed += limit.take("script")
+    assert allowed == reply_guard.DEFAULT_MESSAGE_RATE_LIMIT
