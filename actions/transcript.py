@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List
+from typing import Dict, List
 
 from rasa_sdk import Tracker
 
-#: How many user and bot messages an escalation keeps.
-TRANSCRIPT_TURNS = 20
-
-
-def transcript_lines(
-    events: Iterable[Dict[str, Any]], turns: int = TRANSCRIPT_TURNS
-) -> List[Dict[str, str]]:
-    """The last `turns` user and bot texts of serialised tracker events, oldest first."""
-    lines: List[Dict[str, str]] = []
-    for event in events:
-        if event.get("event") == "user" and event.get("text"):
-            lines.append({"speaker": "user", "text": str(event["text"])})
-        elif event.get("event") == "bot" and event.get("text"):
-            lines.append({"speaker": "bot", "text": str(event["text"])})
-    return lines[-turns:]
+from clinic.escalation_service import TRANSCRIPT_TURNS, transcript_lines
 
 
 def recent_transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> List[Dict[str, str]]:

@@ -10,7 +10,7 @@ timeout) with an empty reply. The guard wraps the handler every channel calls:
   Redis or the tracker store is in; the turn then runs with the emergency action's own copy of
   the message filtered out (the parent gets it once). If the turn did not send the emergency
   message (so the emergency action did not run), the guard records the urgent case itself
-  (actions/escalation_service.py: the store, or the outbox when it is down; appended to the
+  (clinic/escalation_service.py: the store, or the outbox when it is down; appended to the
   conversation's open urgent case if there is one).
 - When the turn produced no message (failed, raised, or was cancelled), it sends the apology with
   the clinic's number.
@@ -158,7 +158,7 @@ async def _conversation_lines(sender_id: Text) -> List[Dict[str, str]]:
     """The conversation's transcript from this Rasa server's tracker store, or [] if unreadable."""
     from sanic import Sanic
 
-    from actions.transcript import transcript_lines
+    from clinic.escalation_service import transcript_lines
 
     try:
         store = Sanic.get_app().ctx.agent.tracker_store
@@ -173,7 +173,7 @@ async def _conversation_lines(sender_id: Text) -> List[Dict[str, str]]:
 
 async def record_emergency(message: UserMessage, text: Text, assessment: Assessment) -> None:
     """Records the urgent case of an emergency the guard answered (never raises)."""
-    from actions.escalation_service import record_escalation
+    from clinic.escalation_service import record_escalation
 
     try:
         lines = await _conversation_lines(message.sender_id)

@@ -1,8 +1,9 @@
-"""The escalation store, outbox and notifier of a process that records cases, opened on first use.
+"""Recording a case: the escalation store, outbox and notifier (opened on first use), transcripts.
 
-The action server records escalations; the Rasa server's reply guard records an emergency it
-answered itself (channels/reply_guard.py). An emergency in a conversation that already has an
-open urgent case is appended to it and not notified again (clinic/escalation_store.py).
+The action server records escalations (actions/); the Rasa server's reply guard records an
+emergency it answered itself (channels/reply_guard.py), so this module needs no action code.
+An emergency in a conversation that already has an open urgent case is appended to it and not
+notified again (clinic/escalation_store.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from clinic.escalation_outbox import EscalationOutbox
 from clinic.escalation_store import Escalation, EscalationStore
@@ -21,6 +22,21 @@ logger = logging.getLogger(__name__)
 #: The parent waits for at most this long for the first delivery attempt; retries happen in
 #: the web app's retry loop.
 INLINE_NOTIFY_SECONDS = 3.0
+#: How many user and bot messages an escalation keeps.
+TRANSCRIPT_TURNS = 20
+
+
+def transcript_lines(
+    events: Iterable[Dict[str, Any]], turns: int = TRANSCRIPT_TURNS
+) -> List[Dict[str, str]]:
+    """The last `turns` user and bot texts of serialised tracker events, oldest first."""
+    lines: List[Dict[str, str]] = []
+    for event in events:
+        if event.get("event") == "user" and event.get("text"):
+            lines.append({"speaker": "user", "text": str(event["text"])})
+        elif event.get("event") == "bot" and event.get("text"):
+            lines.append({"speaker": "bot", "text": str(event["text"])})
+    return lines[-turns:]
 
 
 @lru_cache(maxsize=1)
