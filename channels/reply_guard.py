@@ -14,6 +14,9 @@ timeout) with an empty reply. The guard wraps the handler every channel calls:
   conversation's open urgent case if there is one).
 - When the turn produced no message (failed, raised, or was cancelled), it sends the apology with
   the clinic's number.
+- A typed bare `/emergency` (no button sends it) gets the emergency message and nothing else:
+  it is not obeyed as an intent (components/typed_intent_guard.py) and, reporting no sign, opens
+  no urgent case (it was a way to flood the clinic's inbox).
 - Messages over the size limit are not processed (a parent gets "please send a shorter
   message"); neither are messages beyond the rate limit of a conversation (a parent gets
   "please slow down"). Both are checked for red flags first, like every message.
@@ -32,12 +35,13 @@ from typing import Any, Awaitable, Callable, Dict, List, Set, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from clinic.content import EMERGENCY_INTENT
 from clinic.paths import SPACY_PIPELINE_DIR
 from clinic.rasa_runtime import tune_rasa_runtime
 from clinic.rate_limit import WindowLimit
 from clinic.red_flags import Assessment, RedFlagDetector
 from clinic.resources import get_resources
-from clinic.user_input import clean_text
+from clinic.user_input import clean_text, is_button_payload
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +105,11 @@ def assess(text: Text) -> Assessment:
 def raises_alarm(text: Text) -> bool:
     """Whether the red-flag rules find an emergency sign in `text`."""
     return assess(text).alarm
+
+
+def is_typed_emergency(text: Text) -> bool:
+    """Whether `text` is Rasa's shortcut for the emergency intent, typed (`/emergency`)."""
+    return is_button_payload(text) and text.strip()[1:] == EMERGENCY_INTENT
 
 
 def emergency_reply() -> Dict[Text, Any]:
@@ -231,6 +240,10 @@ class GuardedHandler:
             logger.info("message over the size limit (%d characters) not processed", len(text))
             await self._answer_unprocessed(message, "message_too_long")
             return
+        if is_typed_emergency(text):
+            logger.info("typed /emergency: emergency message sent, no case opened")
+            await _send(message, [emergency_reply()])
+            return
         assessment = assess(text) if text else Assessment(alarm=False)
         if assessment.alarm:
             await self._emergency_turn(message, text, assessment)
@@ -246,6 +259,9 @@ class GuardedHandler:
     ) -> None:
         """Answers a message that is not processed; its emergency is still answered and kept."""
         text = message.text or ""
+        if is_typed_emergency(text):
+            await _send(message, [emergency_reply()])
+            return
         assessment = assess(text) if text else Assessment(alarm=False)
         if not assessment.alarm:
             await _send(message, [{"text": get_resources().message(message_id)}])

@@ -30,11 +30,14 @@ from clinic.user_input import clean_text, is_button_payload, neutralise_typed_in
 #: buttons, actions/buttons.py): yes/no (actions/escalation.py), "talk to someone"
 #: (actions/answers.py), and the greeting the widget and Telegram's /start send.
 BUTTON_INTENTS = frozenset({"affirm", "deny", "request_human", "greet"})
+#: Commands parents type in messaging apps: `/stop` leaves the escalation form (storing nothing).
+COMMAND_INTENTS = frozenset({"stop"})
 
 
 def button_intents() -> FrozenSet[str]:
-    """Every intent a parent may send as a bare `/intent`: the ones buttons send."""
-    return BUTTON_INTENTS | {answer.intent for answer in get_resources().content.answers.values()}
+    """Every intent a parent may send as a bare `/intent`: the ones buttons send, and `/stop`."""
+    answers = get_resources().content.answers.values()
+    return BUTTON_INTENTS | COMMAND_INTENTS | {answer.intent for answer in answers}
 
 
 @DefaultV1Recipe.register(

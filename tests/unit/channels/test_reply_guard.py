@@ -222,3 +222,21 @@ def test_the_default_rate_lets_a_parent_type_and_stops_a_script():
         clock[0] = 100 + tick / 20
         allowed += limit.take("script")
     assert allowed == reply_guard.DEFAULT_MESSAGE_RATE_LIMIT
+
+
+async def test_a_typed_emergency_command_gets_the_message_but_opens_no_case(
+    escalation_store, monkeypatch
+):
+    handled: List[str] = []
+
+    async def handler(msg: UserMessage) -> None:
+        handled.append(msg.text)
+
+    monkeypatch.setenv("MESSAGE_RATE_LIMIT", "2")
+    guard = guard_replies(handler)
+    for _ in range(4):  # also once throttled
+        msg = message(" /emergency ")
+        await guard(msg)
+        assert texts(msg) == [get_resources().message("emergency")]
+    await wait_for_background(guard)
+    assert handled == [] and escalation_store.list() == []

@@ -43,3 +43,7 @@ def test_every_button_the_assistant_sends_is_obeyed(resources):
     payloads += ["/request_human", GREETING]  # "talk to someone"; Telegram's /start, the widget
     for payload in payloads:
         assert run(payload) == payload
+
+
+def test_the_stop_command_is_obeyed():
+    assert run("/stop") == "/stop"
