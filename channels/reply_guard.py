@@ -211,6 +211,8 @@ class GuardedHandler:
     def __init__(self, on_new_message: Handler) -> None:
         """Wraps `on_new_message` (Rasa's handler for one message)."""
         tune_rasa_runtime()
+        # Compiled now, at server start (0.6 s), not on the first message: every message is read.
+        red_flag_detector()
         self.on_new_message = on_new_message
         self.conversation_limit = message_rate_limit()
         self.throttled_records = WindowLimit(1, THROTTLED_RECORD_SECONDS)
