@@ -13,7 +13,7 @@ import logging
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from clinic.escalation_outbox import EscalationOutbox
+from clinic.escalation_outbox import EscalationOutbox, retry_interval
 from clinic.escalation_store import Escalation, EscalationStore
 from clinic.notifier import WebhookNotifier
 
@@ -53,10 +53,41 @@ def get_outbox() -> EscalationOutbox:
 
 def _store_now(fields: Dict[str, Any]) -> Tuple[Escalation, bool]:
     """Moves any waiting cases into the store, then stores this one (blocking); True if new."""
-    store = get_store()
+    _move_waiting()
+    return get_store().create_or_append(**fields)
+
+
+#: The task that moves this process's waiting cases once the store is back (at most one).
+_draining: Dict[str, asyncio.Task[None]] = {}
+
+
+def _move_waiting() -> int:
+    """Moves the outbox into the store (blocking); how many cases still wait."""
     if get_outbox().waiting():
-        get_outbox().drain(store)
-    return store.create_or_append(**fields)
+        get_outbox().drain(get_store())
+    return get_outbox().waiting()
+
+
+async def _drain_until_empty() -> None:
+    """Tries to move the outbox into the store every retry interval until it is empty."""
+    while True:
+        await asyncio.sleep(retry_interval())
+        try:
+            if not await asyncio.to_thread(_move_waiting):
+                return
+        except Exception as exc:  # noqa: BLE001 (the store is still down: try again later)
+            logger.info("escalation outbox not moved yet (%s)", type(exc).__name__)
+
+
+def drain_later() -> None:
+    """Makes sure this process moves its outbox once the store answers again.
+
+    The web app's retry loop moves the outbox it can see; on separate machines (containers)
+    a Rasa replica's or an action server's outbox is only its own.
+    """
+    task = _draining.get("task")
+    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        _draining["task"] = asyncio.ensure_future(_drain_until_empty())
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +127,7 @@ async def record_escalation(
             return None
         logger.warning("escalation %s kept in the outbox until the store is back",
                        queued.reference)
+        drain_later()
         return queued
     if not new:
         # Appended to the conversation's open urgent case: the clinic knows already.
