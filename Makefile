@@ -95,12 +95,16 @@ cluster: $(MODEL) system-packages ## Production-like cluster on 127.0.0.1: nginx
 	@$(BIN)/python -m clinic.cluster
 
 .PHONY: staff-password
-staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (asks for the password)
+staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (asks for the role and password)
 	@read -rp "Staff user name: " name && $(BIN)/python scripts/staff_password.py "$$name"
 
 .PHONY: report
 report: $(INSTALLED) ## Answer feedback and escalations by reason (counts only; ESCALATION_DB_URL or var/escalations.db)
 	@$(BIN)/python scripts/answer_report.py
+
+.PHONY: signoffs
+signoffs: $(INSTALLED) ## Import content/signoffs.yml into the sign-off store, export all sign-offs back to it
+	@$(BIN)/python scripts/signoffs.py
 
 .PHONY: shell
 shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running); DEBUG=1 shows intent and answer status

@@ -15,6 +15,7 @@ from actions.debug_line import with_debug_line
 from clinic.content import answer_id_for_intent
 from clinic.message_parts import PARTS_KEY
 from clinic.resources import Resources, get_resources
+from clinic.signoffs import serving_policy
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +48,27 @@ def send_answers(
     buttons. When the question named a condition, an aspect answer is sent as that condition's
     variant if one is written (content/variants.yml), otherwise as the general answer followed
     by the note that the child's team confirms what applies.
+
+    Under CONTENT_POLICY=signed (clinic/signoffs.py) an answer whose current text no clinician
+    has signed is withheld: the parent gets the hand-over (the clinic's number) and the offer of
+    a clinician instead, and the withheld answer is counted for the answer report. An unsigned
+    variant falls back to its signed general answer.
     """
+    policy = serving_policy()
     condition = question_condition(tracker, resources)
-    sent = answer_ids[:MAX_ANSWERS_PER_MESSAGE]
-    for answer_id in sent:
+    chosen = answer_ids[:MAX_ANSWERS_PER_MESSAGE]
+    sent: List[str] = []
+    withheld: List[str] = []
+    for answer_id in chosen:
         entry, is_variant = resources.content.answer_for(answer_id, condition)
+        if is_variant and not policy.allows(entry):
+            entry, is_variant = resources.content.answers[answer_id], False
+        if not policy.allows(entry):
+            withheld.append(answer_id)
+            policy.count_withheld(answer_id)
+            logger.info("withheld %s: text not signed off", entry.id)
+            continue
+        sent.append(answer_id)
         # `kind` and `answer_id` let the web widget ask "Was this helpful?" for this answer
         # id (other channels ignore them).
         dispatcher.utter_message(text=resources.render(entry), kind="answer",
@@ -62,16 +79,21 @@ def send_answers(
             dispatcher.utter_message(text=resources.message("condition_note"))
         # Ids only: the message text may contain personal details.
         logger.info("answered %s (status %s)", entry.id, entry.status)
-    if answer_ids[len(sent):]:
+    if answer_ids[len(chosen):]:
         dispatcher.utter_message(
             text=resources.message("more_parts"),
-            buttons=topic_buttons(resources.content, answer_ids[len(sent):]),
+            buttons=topic_buttons(resources.content, answer_ids[len(chosen):]),
         )
-    # The last answer sent is the one a follow-up ("and for the neck?") refers to.
-    events: List[EventType] = [SlotSet("last_answer_id", sent[-1])]
-    if not tracker.get_slot("disclaimer_shown"):
-        dispatcher.utter_message(text=resources.message("disclaimer"))
-        events.append(SlotSet("disclaimer_shown", True))
+    events: List[EventType] = []
+    if sent:
+        # The last answer sent is the one a follow-up ("and for the neck?") refers to.
+        events.append(SlotSet("last_answer_id", sent[-1]))
+        if not tracker.get_slot("disclaimer_shown"):
+            dispatcher.utter_message(text=resources.message("disclaimer"))
+            events.append(SlotSet("disclaimer_shown", True))
+    if withheld:
+        dispatcher.utter_message(text=resources.message("answer_withheld"))
+        events.append(FollowupAction("action_offer_escalation"))
     return events
 
 

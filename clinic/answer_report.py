@@ -6,7 +6,8 @@ the escalation store, only each case's reference, time, urgency, reason and ques
 parent's name, contact or child's age. A question is free text a parent typed and may still
 hold a phone number or e-mail address, so those are masked here; names cannot be recognised
 reliably, so the questions are shown only on the staff page (behind the staff login) and the
-command-line report prints counts only.
+command-line report prints counts only. With the sign-off store, each answer also shows its
+sign-off state and how often it was withheld, unsigned (CONTENT_POLICY=signed).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import List, Mapping, Optional
 from clinic.content import Entry, answer_id_for_intent
 from clinic.escalation_store import EscalatedQuestion, EscalationStore
 from clinic.feedback_store import FeedbackStore
+from clinic.signoffs import SignoffStore, review_state
 
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[a-z]{2,}", re.IGNORECASE)
 # Seven or more digits, possibly split by spaces, dashes, dots or brackets.
@@ -34,6 +36,10 @@ class AnswerVotes:
     title: str
     helpful: int
     unhelpful: int
+    #: Sign-off state of the current text ("" without the sign-off store or content entry).
+    state: str = ""
+    #: Times the answer was not sent because its text was not signed.
+    withheld: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,18 +78,23 @@ def mask_contact_details(text: str) -> str:
 
 
 def build_report(
-    feedback: FeedbackStore, store: EscalationStore, answers: Mapping[str, Entry]
+    feedback: FeedbackStore, store: EscalationStore, answers: Mapping[str, Entry],
+    signoffs: Optional[SignoffStore] = None,
 ) -> AnswerReport:
     """Votes (most unhelpful first, then answers without votes), reasons and questions."""
     counts = feedback.counts()
     voted = {row.answer_id for row in counts}
-    votes = [
-        AnswerVotes(row.answer_id, answers[row.answer_id].title if row.answer_id in answers
-                    else "", row.helpful, row.unhelpful)
-        for row in counts
-    ] + [
-        AnswerVotes(answer_id, entry.title, 0, 0)
-        for answer_id, entry in answers.items() if answer_id not in voted
+    reviews = signoffs.by_text() if signoffs else {}
+    withheld = signoffs.withheld_counts() if signoffs else {}
+
+    def row(answer_id: str, helpful: int, unhelpful: int) -> AnswerVotes:
+        entry = answers.get(answer_id)
+        state = review_state(entry, reviews.get(answer_id, [])) if entry and signoffs else ""
+        return AnswerVotes(answer_id, entry.title if entry else "", helpful, unhelpful,
+                           state, withheld.get(answer_id, 0))
+
+    votes = [row(item.answer_id, item.helpful, item.unhelpful) for item in counts] + [
+        row(answer_id, 0, 0) for answer_id in answers if answer_id not in voted
     ]
     reasons = []
     for reason, count in store.reason_counts():

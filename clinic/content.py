@@ -32,6 +32,10 @@ ANSWER_INTENT_PREFIX = "ask_"
 #: The emergency intent, and the confidence gate's "not sure" intent.
 EMERGENCY_INTENT = "emergency"
 FALLBACK_INTENT = "nlu_fallback"
+#: The message sent for an emergency: always sent, whatever the serving policy.
+EMERGENCY_MESSAGE = "emergency"
+#: Tier 1 texts restate the clinic's article; their source names its section.
+ARTICLE_SOURCE_PREFIX = "Clinic article"
 
 
 class ContentError(ValueError):
@@ -61,6 +65,13 @@ class Entry:
         """The text with its {placeholders} filled from `values` (clinic settings)."""
         return self.text.format_map(values)
 
+    @property
+    def tier(self) -> str:
+        """`1` (restates the clinic's article), `2` (public sources) or `policy` (messages)."""
+        if self.source.startswith(ARTICLE_SOURCE_PREFIX):
+            return "1"
+        return "policy" if self.source.lower().startswith("clinic policy") else "2"
+
 
 def answer_id_for_intent(intent: Optional[str]) -> Optional[str]:
     """The answer id an intent asks for (``ask_pain`` -> ``pain``), or None."""
@@ -86,6 +97,17 @@ class Content:
         """
         variant = self.variants.get((answer_id, condition or ""))
         return (variant, True) if variant else (self.answers[answer_id], False)
+
+    def parent_facing(self) -> Dict[str, Tuple[str, Entry]]:
+        """Every text a parent can read, by id: (kind, entry), kind answer/variant/message."""
+        texts: Dict[str, Tuple[str, Entry]] = {}
+        for answer in self.answers.values():
+            texts[answer.id] = ("answer", answer)
+        for variant in self.variants.values():
+            texts[variant.id] = ("variant", variant)
+        for message in self.messages.values():
+            texts[message.id] = ("message", message)
+        return texts
 
     def message_for_intent(self, intent: str) -> Optional[Entry]:
         """The conversation message that replies to `intent`, if any."""

@@ -28,6 +28,8 @@ from clinic.store_url import sqlite_url
 PRODUCTION_ENV = frozenset({
     "ACTION_ENDPOINT_URL", "TRACKER_DB_URL", "REDIS_URL", "ESCALATION_DB_URL",
     "ESCALATION_WEBHOOK_URL", "ESCALATION_WEBHOOK_SECRET", "RASA_API_TOKEN", "RASA_CORS_ORIGINS",
+    # `signed` in production; test services serve every text unless a test asks otherwise.
+    "CONTENT_POLICY",
 })
 
 

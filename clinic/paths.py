@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONTENT_DIR = PROJECT_ROOT / "content"
+#: CLINIC_CONTENT_DIR points the services at a copy of content/ (tests that edit a text).
+CONTENT_DIR = Path(os.environ.get("CLINIC_CONTENT_DIR") or PROJECT_ROOT / "content")
 ANSWERS_FILE = CONTENT_DIR / "answers.yml"
 MESSAGES_FILE = CONTENT_DIR / "messages.yml"
 VARIANTS_FILE = CONTENT_DIR / "variants.yml"

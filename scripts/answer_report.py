@@ -20,15 +20,17 @@ from clinic.answer_report import AnswerReport, build_report
 from clinic.escalation_store import EscalationStore
 from clinic.feedback_store import FeedbackStore
 from clinic.resources import get_resources
+from clinic.signoffs import SignoffStore
 
 
 def format_report(report: AnswerReport) -> str:
     """The report as aligned plain-text tables."""
     lines: List[str] = ['Answer feedback ("Was this helpful?"), most unhelpful first',
-                        f"  {'helpful':>7}  {'not':>5}  answer"]
+                        f"  {'helpful':>7}  {'not':>5}  answer [sign-off, withheld unsigned]"]
     for row in report.votes:
         title = row.title or "(removed answer)"
-        lines.append(f"  {row.helpful:>7}  {row.unhelpful:>5}  {row.answer_id} ({title})")
+        state = f" [{row.state}, withheld {row.withheld}]" if row.state else ""
+        lines.append(f"  {row.helpful:>7}  {row.unhelpful:>5}  {row.answer_id} ({title}){state}")
     lines += ["", f"Escalations by reason ({report.escalations} cases, all statuses)"]
     if not report.reasons:
         lines.append("  none")
@@ -43,9 +45,12 @@ def main() -> int:
     """Prints the report of the configured stores."""
     store = EscalationStore()
     feedback = FeedbackStore(store.url)
+    signoffs = SignoffStore(store.url)
     try:
-        print(format_report(build_report(feedback, store, get_resources().content.answers)))
+        print(format_report(build_report(feedback, store, get_resources().content.answers,
+                                         signoffs)))
     finally:
+        signoffs.dispose()
         feedback.dispose()
         store.dispose()
     return 0

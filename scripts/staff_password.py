@@ -1,6 +1,8 @@
-"""Prints a STAFF_USERS entry for a staff account: `name:pbkdf2_sha256$...`.
+"""Prints a STAFF_USERS entry for a staff account: `name:pbkdf2_sha256$...:role`.
 
-python scripts/staff_password.py NAME      (asks for the password twice)
+python scripts/staff_password.py NAME      (asks for the role, then the password twice)
+
+Roles: `staff` (the inbox) or `clinician` (also signs off parent-facing texts).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from webapp.staff_auth import hash_password
+from webapp.staff_auth import ROLES, STAFF, format_user, hash_password  # noqa: E402
 
 
 def main() -> int:
@@ -19,6 +21,10 @@ def main() -> int:
     if len(sys.argv) != 2 or ":" in sys.argv[1] or "," in sys.argv[1]:
         print(__doc__, file=sys.stderr)
         return 2
+    role = input(f"Role ({' or '.join(ROLES)}) [{STAFF}]: ").strip().lower() or STAFF
+    if role not in ROLES:
+        print(f"The role is one of: {', '.join(ROLES)}.", file=sys.stderr)
+        return 1
     password = getpass.getpass("Password: ")
     if len(password) < 12:
         print("Use at least 12 characters.", file=sys.stderr)
@@ -26,7 +32,7 @@ def main() -> int:
     if getpass.getpass("Again: ") != password:
         print("The passwords differ.", file=sys.stderr)
         return 1
-    print(f"{sys.argv[1]}:{hash_password(password)}")
+    print(format_user(sys.argv[1], hash_password(password), role))
     return 0
 
 

@@ -4,14 +4,17 @@
 
 Checks the vetted content files, the clinic settings and the entity patterns, that every answer
 id has enough NLU examples (intent ask_<id>) and a rule, and that every message intent exists.
+Reports the reading grade (Flesch-Kincaid, clinic/reading_grade.py) of every parent-facing text:
+a warning above grade 8, a failure above grade 10.
 Exits non-zero with one line per problem, each naming the file and the entry.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -33,6 +36,7 @@ from clinic.paths import (  # noqa: E402
     PROJECT_ROOT,
     VARIANTS_FILE,
 )
+from clinic.reading_grade import FAIL_ABOVE, WARN_ABOVE, entry_grade  # noqa: E402
 from clinic.settings import SettingsError, load_settings  # noqa: E402
 
 #: Every vetted answer needs at least this many training examples.
@@ -81,11 +85,41 @@ def check_conditions(
     return problems
 
 
+def check_reading_grades(
+    content: Content, settings_values: Mapping[str, str]
+) -> Tuple[List[str], List[str], Dict[str, Optional[float]]]:
+    """(problems above FAIL_ABOVE, warnings above WARN_ABOVE, grade per text id)."""
+    files = {"answer": ANSWERS_FILE, "variant": VARIANTS_FILE, "message": MESSAGES_FILE}
+    problems, warnings, grades = [], [], {}
+    for text_id, (kind, entry) in content.parent_facing().items():
+        grade = grades[text_id] = entry_grade(entry, settings_values)
+        if grade is None or grade <= WARN_ABOVE:
+            continue
+        line = f"{files[kind]}: entry '{text_id}': reading grade {grade:.1f}"
+        if grade > FAIL_ABOVE:
+            problems.append(f"{line} is above {FAIL_ABOVE:g}: rewrite it in plainer words")
+        else:
+            warnings.append(f"{line} is above {WARN_ABOVE:g} (aim for 6-8)")
+    return problems, warnings, grades
+
+
+def grade_summary(grades: Mapping[str, Optional[float]]) -> str:
+    """Median, highest and how many texts are above grade 8 and 10."""
+    graded = [grade for grade in grades.values() if grade is not None]
+    if not graded:
+        return "reading grades: no text long enough to grade"
+    return (f"reading grades (Flesch-Kincaid) of {len(graded)} texts: median "
+            f"{statistics.median(graded):.1f}, highest {max(graded):.1f}, "
+            f"{sum(grade > WARN_ABOVE for grade in graded)} above {WARN_ABOVE:g}, "
+            f"{sum(grade > FAIL_ABOVE for grade in graded)} above {FAIL_ABOVE:g}")
+
+
 def main() -> int:
     """Runs all checks and prints the problems found."""
     problems: List[str] = []
+    settings_values: Dict[str, str] = {}
     try:
-        load_settings()
+        settings_values = load_settings().template_values()
     except SettingsError as exc:
         problems.append(str(exc))
     try:
@@ -100,6 +134,11 @@ def main() -> int:
         print(f"content validation failed:\n  {exc}", file=sys.stderr)
         return 1
     problems += check_conditions(content, patterns, aspect_file)
+    grade_problems, grade_warnings, grades = check_reading_grades(content, settings_values)
+    problems += grade_problems
+    print(grade_summary(grades))
+    for warning in grade_warnings:
+        print(f"  warning: {warning}")
 
     counts = count_nlu_examples(sorted(NLU_DIR.glob("**/*.yml")))
     problems += check_nlu_coverage(content, counts, MIN_EXAMPLES_PER_ANSWER)

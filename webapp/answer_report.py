@@ -22,5 +22,6 @@ async def answers(request: Request) -> HTTPResponse:
         return response.redirect("/staff/login")
     # Database reads off the event loop, like the retry loop's.
     report = await asyncio.to_thread(build_report, request.app.ctx.feedback,
-                                     request.app.ctx.store, get_resources().content.answers)
+                                     request.app.ctx.store, get_resources().content.answers,
+                                     request.app.ctx.signoffs)
     return render(request, "answers.html", session=session, report=report)

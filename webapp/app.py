@@ -16,7 +16,10 @@ from clinic.escalation_store import EscalationStore
 from clinic.feedback_store import FeedbackStore
 from clinic.log_redaction import install as install_log_redaction
 from clinic.notifier import WebhookNotifier
+from clinic.resources import get_resources
+from clinic.signoffs import content_policy, open_signoffs, unsigned_emergency_warning
 from webapp.answer_report import answer_report
+from webapp.content_review import content_review
 from webapp.staff_api import staff_api
 from webapp.staff_auth import StaffAuth
 from webapp.staff_inbox import staff_inbox
@@ -38,12 +41,19 @@ def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> 
     app.blueprint(staff_api)
     app.blueprint(widget)
     app.blueprint(answer_report)
+    app.blueprint(content_review)
 
     @app.before_server_start
     async def open_resources(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         install_log_redaction()  # also where run_services.sh's start-up hook is not used
         app.ctx.store = EscalationStore(store_url)
         app.ctx.feedback = FeedbackStore(store_url)
+        # Reviews carried in content/signoffs.yml reach a fresh database here.
+        app.ctx.signoffs = open_signoffs(store_url)
+        warning = unsigned_emergency_warning(get_resources().content, app.ctx.signoffs)
+        if warning:
+            logger.warning(warning)
+        logger.info("serving policy CONTENT_POLICY=%s", content_policy())
         app.ctx.notifier = WebhookNotifier.from_environment()
         app.ctx.outbox = EscalationOutbox()
         app.ctx.auth = StaffAuth.from_environment()
@@ -59,6 +69,7 @@ def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> 
             await app.ctx.retry_task
         app.ctx.store.dispose()
         app.ctx.feedback.dispose()
+        app.ctx.signoffs.dispose()
 
     return app
 

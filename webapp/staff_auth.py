@@ -1,8 +1,10 @@
 """Staff accounts, sessions and CSRF protection for the inbox.
 
-Accounts come from STAFF_USERS: comma-separated `name:hash` pairs, the hash made by
-`make staff-password` (PBKDF2-SHA256). Sessions are random tokens kept in memory on the server
-(the cookie carries nothing else: HttpOnly, SameSite=Strict, Secure). Every form POST carries a
+Accounts come from STAFF_USERS: comma-separated `name:hash[:role]` entries, made by
+`make staff-password` (PBKDF2-SHA256). The role is `staff` (the inbox; the default, so entries
+made before roles existed keep working) or `clinician` (also signs off texts, /staff/content).
+Sessions are random tokens kept in memory on the server (the cookie carries nothing else:
+HttpOnly, SameSite=Strict, Secure). Every form POST carries a
 per-session CSRF token; the login form uses a double-submit token.
 
 Sign-in hashes on a small thread pool, never on the event loop (PBKDF2 takes ~0.1 s: four
@@ -23,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Dict, Mapping, Optional, Union
+from typing import Dict, Mapping, Optional, Tuple, Union
 
 from webapp.rate_limit import WindowLimit
 
@@ -36,6 +38,8 @@ SESSION_SECONDS = 8 * 3600
 ACCOUNT_FAILURES_ENV = "STAFF_LOGIN_ACCOUNT_FAILURES"
 ADDRESS_FAILURES_ENV = "STAFF_LOGIN_ADDRESS_FAILURES"
 FAILURE_WINDOW_SECONDS = 15 * 60
+STAFF, CLINICIAN = "staff", "clinician"
+ROLES = (STAFF, CLINICIAN)
 _ITERATIONS = 240_000
 # Two threads: the machine's cores. More would only queue hashes inside the OS instead.
 _HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="staff-sign-in")
@@ -79,15 +83,33 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate, base64.b64decode(digest))
 
 
-def parse_users(value: str) -> Dict[str, str]:
-    """`name:hash,name:hash` -> {name: hash}; raises ValueError on a malformed entry."""
-    users: Dict[str, str] = {}
+def format_user(name: str, stored: str, role: str = STAFF) -> str:
+    """One STAFF_USERS entry: `name:hash:role`."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    return f"{name}:{stored}:{role}"
+
+
+def parse_accounts(value: str) -> Dict[str, Tuple[str, str]]:
+    """`name:hash[:role],...` -> {name: (hash, role)}; raises ValueError on a malformed entry."""
+    accounts: Dict[str, Tuple[str, str]] = {}
     for item in filter(None, (part.strip() for part in value.split(","))):
-        name, _, stored = item.partition(":")
+        name, _, rest = item.partition(":")
+        # The hash has no ':' (base64 and '$'), so a third field is the role.
+        stored, _, role = rest.partition(":")
         if not name or not stored.startswith("pbkdf2_sha256$"):
             raise ValueError(f"{USERS_ENV}: entry for '{name}' is not name:pbkdf2_sha256$...")
-        users[name] = stored
-    return users
+        role = role.strip() or STAFF
+        if role not in ROLES:
+            raise ValueError(f"{USERS_ENV}: entry for '{name}': role must be one of "
+                             f"{', '.join(ROLES)}")
+        accounts[name] = (stored, role)
+    return accounts
+
+
+def parse_users(value: str) -> Dict[str, str]:
+    """`name:hash[:role],...` -> {name: hash}; raises ValueError on a malformed entry."""
+    return {name: stored for name, (stored, _) in parse_accounts(value).items()}
 
 
 class Refused(Enum):
@@ -138,6 +160,12 @@ class Session:
     user: str
     csrf: str
     expires: float
+    role: str = STAFF
+
+    @property
+    def clinician(self) -> bool:
+        """Whether this staff member may sign off texts."""
+        return self.role == CLINICIAN
 
 
 @dataclass
@@ -146,6 +174,8 @@ class StaffAuth:
 
     users: Dict[str, str]
     api_token: Optional[str]
+    #: Role per user name; a name missing here is `staff`.
+    roles: Dict[str, str] = field(default_factory=dict)
     sessions: Dict[str, Session] = field(default_factory=dict)
     limits: SignInLimits = field(default_factory=SignInLimits)
     # Checked for unknown names: one hash, like a known name (hashing a fresh dummy as well
@@ -159,7 +189,9 @@ class StaffAuth:
         env = os.environ if environ is None else environ
         limits = SignInLimits(int(env.get(ACCOUNT_FAILURES_ENV, "5")),
                               int(env.get(ADDRESS_FAILURES_ENV, "20")))
-        return cls(users=parse_users(env.get(USERS_ENV, "")),
+        accounts = parse_accounts(env.get(USERS_ENV, ""))
+        return cls(users={name: stored for name, (stored, _) in accounts.items()},
+                   roles={name: role for name, (_, role) in accounts.items()},
                    api_token=env.get(API_TOKEN_ENV) or None, limits=limits)
 
     def credentials_valid(self, name: str, password: str) -> bool:
@@ -183,7 +215,8 @@ class StaffAuth:
         """Starts a session for `name` and returns its token."""
         token = secrets.token_urlsafe(32)
         self.sessions[token] = Session(
-            user=name, csrf=secrets.token_urlsafe(32), expires=time.time() + SESSION_SECONDS
+            user=name, csrf=secrets.token_urlsafe(32), expires=time.time() + SESSION_SECONDS,
+            role=self.roles.get(name, STAFF),
         )
         return token
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from clinic.cluster import NGINX_TEMPLATE, PLACEHOLDER, ClusterPorts, render_nginx_conf
+from clinic.local_services import PRODUCTION_ENV
 from clinic.paths import PROJECT_ROOT
 
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -317,3 +318,11 @@ def test_rest_channel_is_not_public_by_default(compose):
         for name in PLACEHOLDER.findall(NGINX_TEMPLATE.read_text())})
     # Only "on" opens it (tests/integration/test_nginx_routing.py runs nginx on both).
     assert re.search(r'map "off" \$clinic_rest_closed \{\s*default 1;\s*on\s+0;', conf)
+
+
+def test_deployments_serve_signed_texts_only(compose):
+    # `make run` serves every text (the default); production only what a clinician signed.
+    assert compose["services"]["actions-1"]["environment"]["CONTENT_POLICY"] == "signed"
+    assert compose["services"]["actions-2"]["environment"]["CONTENT_POLICY"] == "signed"
+    assert {"name": "CONTENT_POLICY", "value": "signed"} in helm("rasa-action-server")["extraEnv"]
+    assert "CONTENT_POLICY" in PRODUCTION_ENV

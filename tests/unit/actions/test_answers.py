@@ -312,3 +312,71 @@ async def test_follow_up_asking_its_own_aspect_gets_that_aspect(
     await ActionAnswerTopic().run(dispatcher, tracker, {})
     variant = resources.content.variants[("side_effects", "cervical_dystonia")]
     assert texts(dispatcher)[0] == variant.text
+
+
+@pytest.fixture
+def signed_policy(tmp_path, monkeypatch):
+    """CONTENT_POLICY=signed on a fresh sign-off store; yields the store."""
+    from clinic.signoffs import SignoffStore, serving_policy
+
+    url = f"sqlite:///{tmp_path / 'signoffs.db'}"
+    monkeypatch.setenv("ESCALATION_DB_URL", url)
+    monkeypatch.setenv("CONTENT_POLICY", "signed")
+    monkeypatch.setattr("clinic.signoffs.SIGNOFFS_FILE", tmp_path / "none.yml")
+    serving_policy.cache_clear()
+    store = SignoffStore(url)
+    yield store
+    store.dispose()
+    serving_policy.cache_clear()
+
+
+async def test_signed_policy_sends_a_signed_answer(
+    tracker_factory, dispatcher, resources, signed_policy
+):
+    from clinic.signoffs import SIGNED_OFF
+
+    signed_policy.record(resources.content.answers["pain"], SIGNED_OFF, "dr.lee")
+    await ActionAnswerTopic().run(dispatcher, tracker_factory("ask_pain", "does it hurt?"), {})
+    assert texts(dispatcher)[0] == resources.content.answers["pain"].text
+    assert signed_policy.withheld_counts() == {}
+
+
+async def test_signed_policy_withholds_an_unsigned_answer_with_the_hand_over(
+    tracker_factory, dispatcher, resources, signed_policy
+):
+    from clinic.signoffs import SIGNED_OFF
+
+    pain, onset = resources.content.answers["pain"], resources.content.answers["onset"]
+    signed_policy.record(pain, SIGNED_OFF, "dr.lee")
+    tracker = tracker_factory("ask_onset", "when does it work and does it hurt")
+    tracker.latest_message["parts"] = ["onset", "pain"]
+    events = await ActionAnswerTopic().run(dispatcher, tracker, {})
+    sent = texts(dispatcher)
+    assert onset.text not in sent
+    assert sent == [pain.text, f"Source: {pain.source}", resources.message("disclaimer"),
+                    resources.message("answer_withheld")]
+    assert resources.settings.phone in sent[-1]
+    assert {"event": "followup", "name": "action_offer_escalation", "timestamp": None} in events
+    assert signed_policy.withheld_counts() == {"onset": 1}
+
+
+async def test_signed_policy_falls_back_from_an_unsigned_variant_to_the_signed_answer(
+    tracker_factory, dispatcher, resources, signed_policy
+):
+    from clinic.signoffs import SIGNED_OFF
+
+    onset = resources.content.answers["onset"]
+    signed_policy.record(onset, SIGNED_OFF, "dr.lee")
+    tracker = tracker_factory("ask_onset", "how soon for the eyelids", entities=EYELID)
+    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    assert texts(dispatcher)[:3] == [onset.text, f"Source: {onset.source}",
+                                     resources.message("condition_note")]
+
+
+async def test_signed_policy_still_sends_emergency_guidance(
+    tracker_factory, dispatcher, resources, signed_policy
+):
+    tracker = tracker_factory("nlu_fallback", "he can't breathe properly",
+                              ranking=ranking(("emergency", 0.4), ("ask_pain", 0.3)))
+    await ActionClarify().run(dispatcher, tracker, {})
+    assert texts(dispatcher) == [resources.message("emergency")]

@@ -24,7 +24,9 @@ async def webapp(tmp_path_factory):
         monkeypatch.setenv("WEBAPP_HOST", "127.0.0.1")
         monkeypatch.setenv("WEBAPP_PORT", "8000")
         monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "https://partner.example")
-        monkeypatch.setenv("STAFF_USERS", f"nurse.kim:{hash_password(STAFF_PASSWORD)}")
+        stored = hash_password(STAFF_PASSWORD)
+        # nurse.kim: an entry made before roles (staff); dr.lee may sign off texts.
+        monkeypatch.setenv("STAFF_USERS", f"nurse.kim:{stored},dr.lee:{stored}:clinician")
         monkeypatch.setenv("ESCALATION_RETRY_SECONDS", "3600")
         # As behind nginx: tests give each client its own address with X-Forwarded-For.
         monkeypatch.setenv("SANIC_PROXIES_COUNT", "1")

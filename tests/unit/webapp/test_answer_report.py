@@ -43,14 +43,14 @@ async def get(client, path, headers=None):
         return resp.status, resp.headers, await resp.text()
 
 
-async def login(client):
+async def login(client, username="nurse.kim"):
     """Signs in like a browser (the cookies are Secure, so they are sent by hand)."""
     status, headers, body = await get(client, "/staff/login")
     assert status == 200
     csrf = re.search(r'name="csrf" value="([^"]+)"', body).group(1)
     login_cookie = SimpleCookie(headers["Set-Cookie"])["staff_login_csrf"].value
     async with client.post("/staff/login", allow_redirects=False,
-                           data={"username": "nurse.kim", "password": STAFF_PASSWORD, "csrf": csrf},
+                           data={"username": username, "password": STAFF_PASSWORD, "csrf": csrf},
                            headers={"Cookie": f"staff_login_csrf={login_cookie}"}) as resp:
         assert resp.status == 302
         session = SimpleCookie(resp.headers["Set-Cookie"])["staff_session"].value
@@ -78,7 +78,7 @@ def table_rows(html, heading):
     """The cell texts of each row of the table after `heading`."""
     section = html.split(heading, 1)[1].split("</table>", 1)[0]
     return [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
-            for row in re.findall(r"<tr>(.*?)</tr>", section, re.S)
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", section, re.S)
             if "<td" in row]
 
 
@@ -105,15 +105,15 @@ async def test_answers_listed_by_votes_most_unhelpful_first(server, resources):
     rows = table_rows(body, "<h1>Answer feedback</h1>")
     answers = resources.content.answers
     assert rows[:3] == [
-        [answers["side_effects"].title, "side_effects", "0", "2"],
-        [answers["pain"].title, "pain", "2", "1"],
-        [answers["safety"].title, "safety", "1", "0"],
+        [answers["side_effects"].title, "side_effects", "0", "2", "unsigned", "0"],
+        [answers["pain"].title, "pain", "2", "1", "unsigned", "0"],
+        [answers["safety"].title, "safety", "1", "0", "unsigned", "0"],
     ]
     # Then every answer nobody voted on yet, so none is missing from the list.
     assert [row[1] for row in rows[3:]] == [
         answer_id for answer_id in answers if answer_id not in {"pain", "side_effects", "safety"}
     ]
-    assert all(row[2:] == ["0", "0"] for row in rows[3:])
+    assert all(row[2:] == ["0", "0", "unsigned", "0"] for row in rows[3:])
 
 
 async def test_escalated_questions_newest_first_with_counts_by_reason(server):

@@ -7,7 +7,9 @@ from webapp.staff_auth import (
     SignInLimits,
     StaffAuth,
     check_password,
+    format_user,
     hash_password,
+    parse_accounts,
     parse_users,
 )
 
@@ -110,3 +112,27 @@ def test_limits_from_the_environment():
     assert (auth.limits.per_account.limit, auth.limits.per_address.limit) == (7, 9)
     assert (StaffAuth.from_environment({}).limits.per_account.limit,
             StaffAuth.from_environment({}).limits.per_address.limit) == (5, 20)
+
+
+def test_roles_from_staff_users_with_staff_as_the_default():
+    entry = hash_password("secret password")
+    value = f"kim:{entry}, lee:{entry}:clinician, sam:{entry}:staff"
+    assert parse_accounts(value) == {"kim": (entry, "staff"), "lee": (entry, "clinician"),
+                                     "sam": (entry, "staff")}
+    assert parse_users(value) == {"kim": entry, "lee": entry, "sam": entry}
+    assert parse_accounts(format_user("lee", entry, "clinician")) == {
+        "lee": (entry, "clinician")}
+    with pytest.raises(ValueError, match="role"):
+        parse_accounts(f"kim:{entry}:admin")
+    with pytest.raises(ValueError, match="role"):
+        format_user("kim", entry, "admin")
+
+
+async def test_a_session_carries_the_accounts_role():
+    entry = hash_password("secret password")
+    auth = StaffAuth.from_environment(
+        {"STAFF_USERS": f"kim:{entry},lee:{entry}:clinician"})
+    kim = auth.session(await auth.sign_in("kim", "secret password", HOME))
+    lee = auth.session(await auth.sign_in("lee", "secret password", HOME))
+    assert (kim.role, kim.clinician) == ("staff", False)
+    assert (lee.role, lee.clinician) == ("clinician", True)
