@@ -124,8 +124,8 @@ test: lint validate system-packages $(MODEL) $(NODE_MODULES) ## Everything: lint
 	@$(BIN)/python scripts/evaluate.py safety --model $(MODEL) --require-full-recall
 
 .PHONY: test-cluster
-test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations x 12 turns through nginx, a replica restarted
-	@SOAK_CONVERSATIONS=50 $(BIN)/pytest tests/integration/test_cluster_soak.py -s -q
+test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations x 12 turns through nginx, a replica restarted; then a replica, an action server and Redis killed (SIGKILL)
+	@SOAK_CONVERSATIONS=50 SOAK_CRASH=rasa-1,actions-2,redis $(BIN)/pytest tests/integration/test_cluster_soak.py -s -q
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code

@@ -35,6 +35,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Set, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from clinic import store_outage
 from clinic.content import EMERGENCY_INTENT
 from clinic.paths import SPACY_PIPELINE_DIR
 from clinic.rasa_runtime import tune_rasa_runtime
@@ -295,6 +296,12 @@ class GuardedHandler:
                 await _send(message, [{"text": get_resources().message("service_unavailable")}])
             except Exception as error:  # noqa: BLE001
                 logger.error("fallback reply failed too (%s)", type(error).__name__)
+        if store_outage.take(message.sender_id):
+            # The conversation could not be read: a form cannot go on (clinic/store_outage.py).
+            await _send(message, [{"text": get_resources().message("store_unavailable")}])
+        if store_outage.take(message.sender_id):
+            # The conversation could not be read: a form cannot go on (clinic/store_outage.py).
+            await _send(message, [{"text": get_resources().message("store_unavailable")}])
 
     async def _emergency_turn(
         self, message: UserMessage, text: Text, assessment: Assessment
@@ -326,6 +333,9 @@ class GuardedHandler:
         done, _ = await asyncio.wait({turn}, timeout=EMERGENCY_RECORD_AFTER_SECONDS)
         if turn in done and not turn.cancelled() and turn.exception() is not None:
             logger.error("emergency turn failed (%s)", type(turn.exception()).__name__)
+        # The emergency message stands alone: no "requests cannot be taken now" after it
+        # (clinic/store_outage.py); the mark is cleared for the next turn.
+        store_outage.take(message.sender_id)
         if not channel.emergency_seen:
             # The emergency action did not run (action server hung or down, Redis down, ...):
             # the case is recorded here (appended if the action records it later).

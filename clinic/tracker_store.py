@@ -43,6 +43,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import ConnectionException
 
+from clinic import store_outage
 from clinic.store_health import StoreHealth
 from clinic.store_url import TRACKER_DB_URL_ENV, describe, open_engine, tracker_db_url
 
@@ -155,6 +156,7 @@ class ClinicTrackerStore(SQLTrackerStore):
             tracker = await super().retrieve(sender_id)
         except Exception as error:
             self.health.failed(error)
+            store_outage.record(sender_id)  # the parent is told (channels/reply_guard.py)
             raise
         self.health.succeeded()
         if tracker is not None:

@@ -5,6 +5,12 @@ replicas. One replica is stopped with SIGTERM mid-run and started again. Every r
 right one for its turn, PostgreSQL must hold each conversation's messages exactly once and in
 order, and each escalation must be stored exactly once. SOAK_CONVERSATIONS sets the load
 (20 by default, 50 in `make test-cluster`).
+
+The crash soak kills processes with SIGKILL instead, one after another while conversations go
+on, and the supervisor (clinic/supervisor.py) restarts them: SOAK_CRASH names them (a replica in
+`make test`; a replica, an action server and Redis in `make test-cluster`). Parents with
+emergency signs write during each outage. It prints, per fault, turns sent, failed, the slowest
+turn, the recovery time and lost or duplicated messages.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -37,6 +44,12 @@ MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 CONVERSATIONS = int(os.environ.get("SOAK_CONVERSATIONS", "20"))
 REQUEST_TIMEOUT = 120  # a turn may wait for a busy replica; nothing should take this long
 OFFERED_QUESTION = "I want to talk to a person"
+#: Processes the crash soak kills, one after another (cluster process names).
+CRASHES = [name for name in os.environ.get("SOAK_CRASH", "rasa-1").split(",") if name]
+EMERGENCY = "my son can't breathe properly since the injection"
+EMERGENCIES_PER_FAULT = 3
+#: The issue's bar for a crash: failed turns, slowest turn, seconds until the process is back.
+MAX_FAILED_SHARE, MAX_TURN_SECONDS, MAX_RECOVERY_SECONDS = 0.02, 15.0, 90.0
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +74,10 @@ class Outcome:
     latencies: List[float] = field(default_factory=list)
     reference: Optional[str] = None
     error: Optional[str] = None
+    #: Every turn sent: (start, seconds, answered right); failed turns included.
+    turns: List[Tuple[float, float, bool]] = field(default_factory=list)
+    #: Turns answered with HTTP 200 and no message at all.
+    empty: int = 0
 
 
 def expect(*expected: str) -> Check:
@@ -71,10 +88,11 @@ def expect(*expected: str) -> Check:
 
 
 def expect_reference(replies: List[str]) -> str:
-    [reply] = replies
-    reference = re.search(r"ESC-\d{4}-\d{6}", reply).group(0)
-    assert reply == confirmation(reference), reply
-    return reference
+    assert len(replies) == 1, replies
+    found = re.search(r"ESC-\d{4}-\d{6}", replies[0])
+    assert found, replies  # e.g. the apology: a failed turn, not a crash of the test
+    assert replies[0] == confirmation(found.group(0)), replies
+    return found.group(0)
 
 
 def turns_for(number: int) -> List[Turn]:
@@ -115,27 +133,32 @@ def question(number: int) -> str:
 
 
 async def converse(session: aiohttp.ClientSession, url: str, number: int,
-                   progress: Callable[[], None]) -> Outcome:
+                   progress: Callable[[], None], turns: Optional[List[Turn]] = None,
+                   prefix: str = "soak") -> Outcome:
     """Runs one conversation; stops at the first wrong reply or failed request."""
-    outcome = Outcome(sender=f"soak-{uuid.uuid4().hex}", number=number)
-    for index, turn in enumerate(turns_for(number), start=1):
+    outcome = Outcome(sender=f"{prefix}-{uuid.uuid4().hex}", number=number)
+    for index, turn in enumerate(turns or turns_for(number), start=1):
         started = time.monotonic()
         try:
             async with session.post(url, json={"sender": outcome.sender, "message": turn.text},
                                     timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as reply:
                 outcome.sent.append(turn.text)
                 if reply.status != 200:
-                    outcome.error = f"turn {index}: HTTP {reply.status}"
-                    return outcome
+                    raise aiohttp.ClientResponseError(reply.request_info, (), status=reply.status,
+                                                      message="HTTP status")
                 replies = [message.get("text") for message in await reply.json()]
             outcome.latencies.append(time.monotonic() - started)
+            outcome.empty += not replies
             reference = turn.check(replies)
         except AssertionError as wrong:
+            outcome.turns.append((started, time.monotonic() - started, False))
             outcome.error = f"turn {index} ({turn.text!r}): wrong reply {wrong}"
             return outcome
         except (aiohttp.ClientError, asyncio.TimeoutError) as failed:
+            outcome.turns.append((started, time.monotonic() - started, False))
             outcome.error = f"turn {index}: {type(failed).__name__} {failed}"
             return outcome
+        outcome.turns.append((started, time.monotonic() - started, True))
         outcome.reference = reference or outcome.reference
         progress()
     return outcome
@@ -151,6 +174,7 @@ async def restart_replica(cluster: Cluster, done: Callable[[], int], at: int) ->
     turn_at_stop = done()
     cluster.start_rasa(0)
     await asyncio.to_thread(cluster.wait_rasa, 0)
+    await back_in_nginx(cluster)
     return {"stop_s": stop_seconds, "down_s": time.monotonic() - stopped_at,
             "turn_at_stop": turn_at_stop, "turn_at_up": done(),
             "replica_1_turns_at_up": served_by(cluster, 0)}
@@ -194,15 +218,23 @@ def cluster() -> Cluster:
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def user_messages(database_url: str, senders: List[str]) -> Dict[str, List[str]]:
-    """Each REST sender's user messages in the tracker store, in stored order."""
+async def back_in_nginx(cluster: Cluster, timeout: float = 30) -> None:
+    """Waits until the supervisor has every healthy replica in nginx again."""
+    deadline = time.monotonic() + timeout
+    while cluster.supervisor.down and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+
+
+def user_messages(database_url: str, senders: List[str],
+                  prefix: str = "soak") -> Dict[str, List[str]]:
+    """Each conversation's user messages in the tracker store, in stored order."""
     engine = sa.create_engine(database_url)
     found: Dict[str, List[str]] = {sender: [] for sender in senders}
     with engine.connect() as connection:
         rows = connection.execute(
             sa.text("select sender_id, data from events where type_name = 'user' "
-                    "and sender_id like :soak order by id"),
-            {"soak": rest_conversation_id("soak-%")},
+                    "and sender_id like :prefix order by id"),
+            {"prefix": rest_conversation_id(f"{prefix}-%")},
         )
         for conversation_id, data in rows:
             sender = conversation_id[len(rest_conversation_id("")):]
@@ -275,6 +307,199 @@ def test_soak_with_a_replica_restart(cluster):
     # Both replicas answered turns (the conversations crossed replicas), and the restarted one
     # took its share of the last conversation.
     assert served_by(cluster, 1) > 0 and replica_1_after_restart > 0, served
+
+
+@dataclass
+class Fault:
+    """One SIGKILL and what followed."""
+
+    child: str
+    at_turn: int
+    killed_at: float = 0.0
+    back_s: float = float("nan")  # until the process answers again
+    answering_s: float = float("nan")  # until a new conversation's turn through nginx is right
+    emergencies: List[Outcome] = field(default_factory=list)
+
+
+def child_answers(cluster: Cluster, child: str, old_pid: int) -> bool:
+    """Whether `child` is a new process (restarted) that answers on its port."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    process = cluster.processes.get(child)
+    if process is None or process.pid == old_pid or process.poll() is not None:
+        return False
+    kind, _, number = child.partition("-")
+    if kind == "redis":
+        try:
+            with socket.create_connection(("127.0.0.1", cluster.ports.redis), timeout=1):
+                return True
+        except OSError:
+            return False
+    url = {
+        "rasa": lambda: cluster.rasa_urls[int(number) - 1] + "/",
+        "actions": lambda: f"http://127.0.0.1:{cluster.ports.actions[int(number) - 1]}/health",
+        "webapp": lambda: f"http://127.0.0.1:{cluster.ports.webapp}/staff/login",
+        "nginx": lambda: cluster.url + "/staff/login",
+    }[kind]()
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (loopback)
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+async def crash_one(cluster: Cluster, fault: Fault, session: aiohttp.ClientSession,
+                    url: str) -> None:
+    """Kills one process, sends emergencies during the outage, times its recovery."""
+    old_pid = cluster.kill(fault.child)
+    fault.killed_at = time.monotonic()
+    # A second later: during the outage. (At the very instant of a kill, a dying replica's
+    # socket still accepts a turn that then fails with 502, like any turn in flight: counted
+    # by the parents' turns above.)
+    await asyncio.sleep(1)
+    emergency = [Turn(EMERGENCY, expect(get_resources().message("emergency")))]
+    fault.emergencies = list(await asyncio.gather(*(
+        converse(session, url, number, lambda: None, emergency, prefix="crash-emergency")
+        for number in range(EMERGENCIES_PER_FAULT))))
+    while not child_answers(cluster, fault.child, old_pid):
+        assert time.monotonic() - fault.killed_at < MAX_RECOVERY_SECONDS * 2, fault.child
+        await asyncio.sleep(0.25)
+    fault.back_s = time.monotonic() - fault.killed_at
+    await back_in_nginx(cluster)
+    hello = [Turn("Hello!", expect(get_resources().message("greet")))]
+    while (await converse(session, url, 0, lambda: None, hello, prefix="crash-probe")).error:
+        await asyncio.sleep(0.5)
+    fault.answering_s = time.monotonic() - fault.killed_at
+
+
+async def crash_soak(cluster: Cluster, workers: int, children: List[str]
+                     ) -> Tuple[List[Outcome], List[Fault]]:
+    """`workers` parents each run conversations back to back until every fault has recovered.
+
+    A fault comes once the previous one has recovered and 5 more turns per worker are done,
+    so each process dies under full load.
+    """
+    counter = {"done": 0}
+    faults = [Fault(child, 0) for child in children]
+    finished = asyncio.Event()
+
+    def progress() -> None:
+        counter["done"] += 1
+
+    url = cluster.url + "/webhooks/rest/webhook"
+    outcomes: List[Outcome] = []
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def parent(worker: int) -> None:
+            number = worker
+            while not finished.is_set():
+                outcome = await converse(session, url, number, progress, prefix="crash")
+                outcomes.append(outcome)
+                number += workers
+                if outcome.error:
+                    await asyncio.sleep(1)  # a parent whose turn failed writes again later
+
+        async def injector() -> None:
+            try:
+                for fault in faults:
+                    fault.at_turn = counter["done"] + 5 * workers
+                    while counter["done"] < fault.at_turn:
+                        await asyncio.sleep(0.1)
+                    await crash_one(cluster, fault, session, url)
+            finally:
+                finished.set()
+
+        await asyncio.gather(injector(), *(parent(worker) for worker in range(workers)))
+    return outcomes, faults
+
+
+def fault_table(outcomes: List[Outcome], faults: List[Fault],
+                stored: Dict[str, List[str]]) -> List[Dict[str, float]]:
+    """Per fault: the turns started from its kill to the next one (or the end)."""
+    rows = []
+    for index, fault in enumerate(faults):
+        end = faults[index + 1].killed_at if index + 1 < len(faults) else float("inf")
+        # Turns that ended from this kill to the next one (those in progress at the kill too).
+        window = [turn for o in outcomes for turn in o.turns
+                  if fault.killed_at <= turn[0] + turn[1] < end]
+        touched = [o for o in outcomes if any(t in window for t in o.turns)]
+        wrong = [o for o in touched if stored[o.sender] not in stored_forms(o)]
+        duplicated = sum(len(stored[o.sender]) > len(set(stored[o.sender])) for o in wrong)
+        lost = len(wrong) - duplicated
+        kinds = Counter(re.sub(r"^turn \d+( \(.*?\))?: ", "", o.error).split(",")[0][:60]
+                        for o in touched if o.error and o.turns[-1] in window)
+        rows.append({
+            "fault": f"SIGKILL {fault.child}", "sent": len(window), "kinds": dict(kinds),
+            "failed": sum(not ok for _, _, ok in window),
+            "slowest_s": max((seconds for _, seconds, _ in window), default=0.0),
+            "back_s": fault.back_s, "answering_s": fault.answering_s,
+            "lost": lost, "duplicated": duplicated,
+        })
+    return rows
+
+
+def stored_forms(outcome: Outcome) -> List[List[str]]:
+    """What the store may hold: every message sent, once, in order; a failed last turn or not."""
+    return [outcome.sent[:-1], outcome.sent] if outcome.error else [outcome.sent]
+
+
+def urgent_cases(cluster: Cluster, senders: List[str], timeout: float = 90) -> Dict[str, int]:
+    """Urgent cases per conversation, waiting for outboxes to be moved into the store."""
+    store = EscalationStore(cluster.escalation_db_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            counts = {sender: 0 for sender in senders}
+            for case in store.list(("open", "contacted", "closed")):
+                if case.conversation_id in counts and case.urgency == "urgent":
+                    counts[case.conversation_id] += 1
+            if all(counts.values()) or time.monotonic() > deadline:
+                return counts
+            time.sleep(2)
+    finally:
+        store.dispose()
+
+
+def test_soak_through_crashes(cluster):
+    workers = max(4, CONVERSATIONS // 2)
+    outcomes, faults = asyncio.run(crash_soak(cluster, workers, CRASHES))
+    stored = user_messages(cluster.tracker_db_url, [o.sender for o in outcomes], prefix="crash")
+    rows = fault_table(outcomes, faults, stored)
+    turns = [turn for o in outcomes for turn in o.turns]
+    failed = [o for o in outcomes if o.error]
+    print(f"\ncrash soak: {workers} parents, {len(outcomes)} conversations, {len(turns)} turns, "
+          f"{len(failed)} failed; supervisor: "
+          + "; ".join(f"{e.child} {e.what}" for e in cluster.supervisor.events))
+    print("| fault | turns sent | failed | slowest turn | back after | answering after "
+          "| lost / duplicated messages |\n|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['fault']} | {row['sent']} | {row['failed']} | {row['slowest_s']:.1f} s "
+              f"| {row['back_s']:.1f} s | {row['answering_s']:.1f} s "
+              f"| {row['lost']} / {row['duplicated']} |")
+    emergencies = [o for fault in faults for o in fault.emergencies]
+    recorded = urgent_cases(cluster, [o.sender for o in emergencies])
+    for row, fault in zip(rows, faults, strict=True):
+        print(f"{row['fault']}: failed turns {row['kinds']}; emergencies "
+              f"{sum(not o.error for o in fault.emergencies)}/{len(fault.emergencies)} answered, "
+              f"{sum(recorded[o.sender] == 1 for o in fault.emergencies)} recorded once")
+
+    assert cluster.supervisor.failure is None
+    assert sum(o.empty for o in outcomes + emergencies) == 0  # no turn answered with nothing
+    assert len([t for t in turns if not t[2]]) <= MAX_FAILED_SHARE * len(turns), rows
+    assert max(seconds for _, seconds, _ in turns) < MAX_TURN_SECONDS, rows
+    for fault in faults:
+        assert fault.back_s < MAX_RECOVERY_SECONDS and fault.answering_s < MAX_RECOVERY_SECONDS
+    # Each stored message exactly once and in order: all of a finished conversation's; a failed
+    # one's up to its failed turn, which may or may not have been stored, once.
+    for outcome in outcomes:
+        assert stored[outcome.sender] in stored_forms(outcome), (outcome.sender, outcome.error)
+    assert [o.error for o in emergencies] == [None] * len(emergencies)
+    assert set(recorded.values()) == {1}, recorded  # every emergency recorded once
 
 
 def test_rasa_http_api_and_action_servers_are_not_exposed(cluster):

@@ -33,3 +33,16 @@ def test_generated_configuration_is_valid_nginx(tmp_path):
     result = subprocess.run([*nginx_command(main_conf), "-t", "-q"], capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_replica_marked_down_is_flagged_in_both_upstreams(tmp_path):
+    if not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx is not installed (make system-packages)")
+    ports = ClusterPorts.free()
+    main_conf = write_nginx_conf(tmp_path, ports, "30r/s", 100, down=frozenset({1}))
+    clinic_conf = (tmp_path / "clinic.conf").read_text()
+    assert clinic_conf.count(f"server 127.0.0.1:{ports.rasa[1]} down max_fails") == 2
+    assert f"127.0.0.1:{ports.rasa[0]} down" not in clinic_conf
+    result = subprocess.run([*nginx_command(main_conf), "-t", "-q"], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
