@@ -12,8 +12,8 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.escalation_service import record_escalation
 from actions.transcript import last_user_text, recent_transcript
+from clinic.escalation_service import record_escalation
 from clinic.resources import get_resources
 
 logger = logging.getLogger(__name__)

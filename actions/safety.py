@@ -10,8 +10,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import FORM_SLOTS
-from actions.escalation_service import record_escalation
 from actions.transcript import last_user_text, recent_transcript
+from clinic.escalation_service import record_escalation
 from clinic.resources import get_resources
 
 logger = logging.getLogger(__name__)

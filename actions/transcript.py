@@ -6,19 +6,12 @@ from typing import Dict, List
 
 from rasa_sdk import Tracker
 
-#: How many user and bot messages an escalation keeps.
-TRANSCRIPT_TURNS = 20
+from clinic.escalation_service import TRANSCRIPT_TURNS, transcript_lines
 
 
 def recent_transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> List[Dict[str, str]]:
     """The last `turns` user and bot texts, oldest first."""
-    lines: List[Dict[str, str]] = []
-    for event in tracker.events:
-        if event.get("event") == "user" and event.get("text"):
-            lines.append({"speaker": "user", "text": str(event["text"])})
-        elif event.get("event") == "bot" and event.get("text"):
-            lines.append({"speaker": "bot", "text": str(event["text"])})
-    return lines[-turns:]
+    return transcript_lines(tracker.events, turns)
 
 
 def last_user_text(tracker: Tracker, skip_commands: bool = True) -> str:

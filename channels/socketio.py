@@ -11,7 +11,10 @@ conversation) and passes messages of any size to the NLU pipeline. This subclass
 - wraps the handler in the reply guard (channels/reply_guard.py) like every project channel:
   messages over the size limit get a vetted "please send a shorter message" text (or the
   emergency message, if they carry emergency signs) and are not parsed, and a turn that produced
-  nothing gets the apology with the clinic's number.
+  nothing gets the apology with the clinic's number;
+- limits the messages of each connection (the reply guard's rate, MESSAGE_RATE_LIMIT per
+  MESSAGE_RATE_WINDOW_SECONDS): once a connection is open, nginx's request limit no longer
+  sees its messages. Messages over the limit get "please slow down" (or the emergency message).
 
 Bot messages carry the `kind` and `answer_id` the actions attach, so the widget can style the
 emergency message and ask "Was this helpful?" after an answer.
@@ -34,7 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels.reply_guard import guard_replies
+from channels.reply_guard import GuardedHandler, guard_replies, message_rate_limit
 from clinic.widget_origins import allowed_origins
 
 logger = logging.getLogger(__name__)
@@ -137,6 +140,7 @@ class ClinicSocketIOInput(SocketIOInput):
 
     origins: Iterable[str] = ()
     signer: Optional[SessionSigner] = None
+    guarded: Optional[GuardedHandler] = None
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """The output channel for messages sent outside a conversation turn."""
@@ -152,7 +156,8 @@ class ClinicSocketIOInput(SocketIOInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """The socket.io server with origin, session and size checks."""
-        on_new_message = guard_replies(on_new_message)
+        guarded = self.guarded = guard_replies(on_new_message)
+        connection_limit = message_rate_limit()
         from clinic.resources import get_resources
 
         self.origins = frozenset(allowed_origins(get_resources().settings.website))
@@ -178,6 +183,10 @@ class ClinicSocketIOInput(SocketIOInput):
                 return False
             return True
 
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: Text) -> None:
+            connection_limit.forget(sid)
+
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: Text, data: Any) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
@@ -197,6 +206,8 @@ class ClinicSocketIOInput(SocketIOInput):
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: Text, data: Any) -> None:
+            # Every message event counts, also those ignored below.
+            allowed = connection_limit.take(sid)
             session = await sio.get_session(sid, namespace=namespace)
             session_id = session.get("session_id")
             if not session_id or not isinstance(data, dict):
@@ -210,9 +221,14 @@ class ClinicSocketIOInput(SocketIOInput):
             text = text if isinstance(text, str) else ""
             output = ClinicSocketIOOutput(sio, self.bot_message_evt)
             # Client metadata is not passed on: nothing in the conversation may depend on it.
-            await on_new_message(UserMessage(
+            message = UserMessage(
                 text, output, session_id if self.session_persistence else sid,
                 input_channel=self.name(),
-            ))
+            )
+            if not allowed:
+                logger.warning("widget message over the connection's rate limit not processed")
+                await guarded.answer_throttled(message)
+                return
+            await guarded(message)
 
         return socketio_webhook

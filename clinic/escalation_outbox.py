@@ -34,7 +34,16 @@ from clinic.store_url import make_private
 logger = logging.getLogger(__name__)
 
 OUTBOX_ENV = "ESCALATION_OUTBOX"
+#: How often waiting cases are tried again (the web app's retry loop, and any process that put a
+#: case in its outbox: a Rasa replica or action server whose outbox the web app cannot see).
+RETRY_INTERVAL_ENV = "ESCALATION_RETRY_SECONDS"
+DEFAULT_RETRY_SECONDS = 15.0
 DEFAULT_OUTBOX_FILE = PROJECT_ROOT / "var" / "escalation-outbox.db"
+
+
+def retry_interval() -> float:
+    """Seconds between two tries to move waiting cases (ESCALATION_RETRY_SECONDS)."""
+    return float(os.environ.get(RETRY_INTERVAL_ENV) or DEFAULT_RETRY_SECONDS)
 
 
 class EscalationOutbox:

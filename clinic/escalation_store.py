@@ -3,13 +3,25 @@
 SQLAlchemy Core (Rasa already ships SQLAlchemy 1.4). A SQLite file by default; PostgreSQL (or
 any SQLAlchemy URL) when ESCALATION_DB_URL is set. This is the only place personal details a
 parent gives (name, phone or e-mail, child's age) are stored: never in logs.
+
+One urgent case per conversation: an emergency in a conversation that already has an open
+urgent case younger than the window (`ESCALATION_URGENT_WINDOW_MINUTES`, 60) is appended to that
+case (its transcript, an audit note) instead of creating and notifying a new one, so a flood of
+emergency messages reaches the clinic once. A unique `merge_key` on the open case makes this
+hold across processes (action servers, Rasa replicas, the outbox) without a lock.
+
+The conversation id (for the widget, the session id that is the conversation's credential)
+never leaves the store: the staff API and the webhook get `case_id`, a random id shared by the
+cases of one conversation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+import secrets
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -18,6 +30,8 @@ from sqlalchemy.engine import Engine
 
 from clinic.paths import PROJECT_ROOT
 from clinic.store_url import open_engine, sqlite_url
+
+logger = logging.getLogger(__name__)
 
 DB_URL_ENV = "ESCALATION_DB_URL"
 DEFAULT_DB_FILE = PROJECT_ROOT / "var" / "escalations.db"
@@ -29,6 +43,9 @@ NOTIFICATION_STATES = ("pending", "sent", "failed")
 #: The process that creates a case notifies first; the retry loop takes a new case only after
 #: this grace period, so the two do not both send it.
 RETRY_LOOP_GRACE = dt.timedelta(seconds=60)
+URGENT_WINDOW_ENV = "ESCALATION_URGENT_WINDOW_MINUTES"
+#: Later emergencies of a conversation join its open urgent case for this long after it opened.
+DEFAULT_URGENT_WINDOW_MINUTES = 60
 
 metadata = sa.MetaData()
 
@@ -53,7 +70,16 @@ escalations = sa.Table(
     sa.Column("notification_attempts", sa.Integer, nullable=False, default=0),
     sa.Column("notification_error", sa.String(500)),
     sa.Column("next_notification_at", sa.DateTime(timezone=True)),
+    # Random, shared by the cases of one conversation: what staff tools see instead of the
+    # conversation id.
+    sa.Column("case_id", sa.String(32)),
+    # "<channel>|<conversation id>" while the case is an open urgent case later emergencies of
+    # the conversation are appended to; unique, so two processes cannot both open one.
+    sa.Column("merge_key", sa.String(300), unique=True),
 )
+
+#: Columns added after the first release, with their DDL type (added to older databases).
+_LATER_COLUMNS = {"case_id": "VARCHAR(32)", "merge_key": "VARCHAR(300)"}
 
 audit_log = sa.Table(
     "escalation_audit",
@@ -88,10 +114,16 @@ class Escalation:
     notification_attempts: int
     notification_error: Optional[str]
     next_notification_at: Optional[dt.datetime]
+    case_id: str = ""
 
     def payload(self) -> Dict[str, Any]:
-        """JSON-ready form (for the staff API and the notification webhook)."""
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """JSON-ready form (for the staff API and the notification webhook).
+
+        Without the conversation id: for the web widget it is the session id, which lets
+        whoever holds it continue the conversation. `case_id` links a conversation's cases.
+        """
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__
+                if name != "conversation_id"}
         for key in ("created_at", "next_notification_at"):
             if data[key] is not None:
                 data[key] = data[key].isoformat()
@@ -132,6 +164,59 @@ def open_database(url: str, tables: sa.MetaData) -> Engine:
     return engine
 
 
+def urgent_window(environ: Optional[Dict[str, str]] = None) -> dt.timedelta:
+    """How long an open urgent case takes later emergencies of its conversation."""
+    env = os.environ if environ is None else environ
+    minutes = float(env.get(URGENT_WINDOW_ENV) or DEFAULT_URGENT_WINDOW_MINUTES)
+    return dt.timedelta(minutes=minutes)
+
+
+def merge_transcripts(
+    old: Sequence[Dict[str, str]], new: Sequence[Dict[str, str]]
+) -> List[Dict[str, str]]:
+    """`old` followed by what `new` adds: each of the parent's messages once, in order.
+
+    Both are windows of one conversation (its last lines at two moments, seen by the action
+    server or by the reply guard, whose bot lines may differ), so they are aligned on the
+    parent's messages: if `old`'s last messages are found in `new`, what follows them in `new`
+    is added (minus the bot lines `old` already has after them); if `new`'s last message is
+    already in `old`, `new` is an older view and adds nothing.
+    """
+    old, new = list(old), list(new)
+    old_said = [index for index, line in enumerate(old) if line.get("speaker") == "user"]
+    new_said = [index for index, line in enumerate(new) if line.get("speaker") == "user"]
+    old_texts = [old[index]["text"] for index in old_said]
+    new_texts = [new[index]["text"] for index in new_said]
+    for size in range(min(len(old_texts), len(new_texts)), 0, -1):
+        tail = old_texts[-size:]
+        for end in range(len(new_texts), size - 1, -1):
+            if new_texts[end - size:end] == tail:
+                added = new[new_said[end - 1] + 1:]
+                already = old[old_said[-1] + 1:]
+                if added[:len(already)] == already:
+                    added = added[len(already):]
+                return old + added
+    if new_texts and new_texts[-1] in old_texts:
+        return old
+    return old + new
+
+
+def _add_later_columns(engine: Engine) -> None:
+    """Adds columns introduced after a database was created (idempotent, race-tolerant)."""
+    present = {column["name"] for column in sa.inspect(engine).get_columns("escalations")}
+    for name, ddl in _LATER_COLUMNS.items():
+        if name in present:
+            continue
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(f"ALTER TABLE escalations ADD COLUMN {name} {ddl}"))
+        except sa.exc.DBAPIError:  # another process added it first
+            logger.info("escalations.%s already added", name)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS "
+                                   "ix_escalations_merge_key ON escalations (merge_key)"))
+
+
 def _utc(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
     # SQLite gives naive datetimes back; everything stored here is UTC.
     if value is not None and value.tzinfo is None:
@@ -155,12 +240,20 @@ class EscalationStore:
         """Connects (lazily) to `url` and creates the tables if needed."""
         self.url = url or database_url()
         self.engine: Engine = open_database(self.url, metadata)
+        _add_later_columns(self.engine)
 
     def dispose(self) -> None:
         """Closes the connection pool."""
         self.engine.dispose()
 
-    def create(
+    def create(self, **fields: Any) -> Escalation:
+        """Stores a new case, or appends an emergency to its conversation's open urgent case.
+
+        See `create_or_append` for the fields.
+        """
+        return self.create_or_append(**fields)[0]
+
+    def create_or_append(
         self,
         *,
         channel: str,
@@ -175,44 +268,86 @@ class EscalationStore:
         consent: bool = False,
         now: Optional[dt.datetime] = None,
         reference: Optional[str] = None,
-    ) -> Escalation:
-        """Stores a new case and gives it its reference (ESC-<year>-<number>).
+    ) -> Tuple[Escalation, bool]:
+        """The stored case and whether it is new (False: appended, do not notify again).
 
-        A case that waited in the outbox (clinic/escalation_outbox.py) keeps the reference the
-        parent was given and its original time; storing it twice fails on the unique reference.
+        A new case gets its reference (ESC-<year>-<number>). A case that waited in the outbox
+        (clinic/escalation_outbox.py) keeps the reference the parent was given and its original
+        time; storing it twice fails on the unique reference. An urgent case joins the
+        conversation's open urgent case of the last `urgent_window()` if there is one.
         """
         if urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {URGENCIES}")
         now = now or dt.datetime.now(dt.timezone.utc)
+        merge_key = f"{channel}|{conversation_id}"[:300] if urgency == "urgent" else None
+        values = {
+            "created_at": now, "channel": channel, "conversation_id": conversation_id,
+            "urgency": urgency, "reason": reason, "parent_name": parent_name,
+            "contact": contact, "child_age": child_age, "question": question,
+            "consent": consent, "transcript": json.dumps(list(transcript)),
+            "status": "open", "notification_state": "pending", "notification_attempts": 0,
+            "next_notification_at": now + RETRY_LOOP_GRACE, "merge_key": merge_key,
+        }
+        # Two tries: a concurrent writer may open the urgent case between the look-up and the
+        # insert (the unique merge key refuses the second); the retry then appends to it.
+        for _ in range(2):
+            if merge_key is not None:
+                appended = self._append_to_open_case(merge_key, transcript, now)
+                if appended is not None:
+                    return appended, False
+            try:
+                return self._insert(values, reference), True
+            except sa.exc.IntegrityError:
+                if merge_key is None or reference is not None and self.get(reference):
+                    raise
+        raise RuntimeError("could not store the urgent case")  # pragma: no cover
+
+    def _insert(self, values: Dict[str, Any], reference: Optional[str]) -> Escalation:
+        now = values["created_at"]
         with self.engine.begin() as connection:
-            result = connection.execute(
-                escalations.insert().values(
-                    created_at=now,
-                    channel=channel,
-                    conversation_id=conversation_id,
-                    urgency=urgency,
-                    reason=reason,
-                    parent_name=parent_name,
-                    contact=contact,
-                    child_age=child_age,
-                    question=question,
-                    consent=consent,
-                    transcript=json.dumps(list(transcript)),
-                    status="open",
-                    notification_state="pending",
-                    notification_attempts=0,
-                    next_notification_at=now + RETRY_LOOP_GRACE,
-                )
-            )
+            earlier = connection.execute(
+                sa.select(escalations.c.case_id)
+                .where(escalations.c.channel == values["channel"],
+                       escalations.c.conversation_id == values["conversation_id"],
+                       escalations.c.case_id.is_not(None))
+                .order_by(escalations.c.id.desc()).limit(1)
+            ).scalar()
+            case_id = earlier or secrets.token_hex(8)
+            result = connection.execute(escalations.insert().values(**values, case_id=case_id))
             new_id = int(result.inserted_primary_key[0])
             reference = reference or f"ESC-{now.year}-{new_id:06d}"
             connection.execute(
                 escalations.update().where(escalations.c.id == new_id).values(reference=reference)
             )
-            _record_change(connection, new_id, now, "assistant", f"created ({urgency})")
+            _record_change(connection, new_id, now, "assistant",
+                           f"created ({values['urgency']})")
         found = self.get(reference)
         assert found is not None
         return found
+
+    def _append_to_open_case(
+        self, merge_key: str, transcript: Sequence[Dict[str, str]], now: dt.datetime
+    ) -> Optional[Escalation]:
+        """Appends to the open urgent case of `merge_key` if it is recent; else releases it."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.select(escalations.c.id, escalations.c.reference, escalations.c.created_at,
+                          escalations.c.status, escalations.c.transcript)
+                .where(escalations.c.merge_key == merge_key)
+            ).first()
+            if row is None:
+                return None
+            if row.status != "open" or now - _utc(row.created_at) > urgent_window():  # type: ignore[operator]
+                # Too old (or already handled): later emergencies open a new case.
+                connection.execute(escalations.update().where(escalations.c.id == row.id)
+                                   .values(merge_key=None))
+                return None
+            merged = merge_transcripts(json.loads(row.transcript or "[]"), transcript)
+            connection.execute(escalations.update().where(escalations.c.id == row.id)
+                               .values(transcript=json.dumps(merged)))
+            _record_change(connection, row.id, now, "assistant", "emergency message appended")
+            reference = row.reference
+        return self.get(reference)
 
     def get(self, reference: str) -> Optional[Escalation]:
         """The case with this reference, if any."""
@@ -244,8 +379,12 @@ class EscalationStore:
             raise KeyError(reference)
         now = now or dt.datetime.now(dt.timezone.utc)
         with self.engine.begin() as connection:
+            # A case staff have picked up takes no more emergencies: a new one is a new case.
+            changes: Dict[str, Any] = {"status": status}
+            if status != "open":
+                changes["merge_key"] = None
             connection.execute(
-                escalations.update().where(escalations.c.id == current.id).values(status=status)
+                escalations.update().where(escalations.c.id == current.id).values(**changes)
             )
             change = f"status {current.status} -> {status}"
             _record_change(connection, current.id, now, actor, change)
@@ -364,4 +503,6 @@ class EscalationStore:
             notification_attempts=row["notification_attempts"],
             notification_error=row["notification_error"],
             next_notification_at=_utc(row["next_notification_at"]),
+            # Cases stored before case ids existed: their reference links nothing else.
+            case_id=row["case_id"] or row["reference"],
         )

@@ -3,15 +3,16 @@
 Rasa's RegexMessageHandler (always the last NLU node) replaces the classifier's verdict with the
 intent and entities of any message that starts with "/". This component runs first in the
 pipeline and rewrites such messages (clinic/user_input.py) so that only the bare `/intent` form
-of the assistant's own buttons reaches that handler. Everything else, e.g.
-`/greet{"a": 1} he can't breathe` or `/request_human{"contact": "..."}`, goes through the
-classifier and the red-flag override like any typed sentence. The tracker keeps what the parent
-actually typed.
+of an intent the assistant's own buttons send reaches that handler. Everything else, e.g.
+`/greet{"a": 1} he can't breathe`, `/request_human{"contact": "..."}`, or a bare intent no
+button sends (`/emergency`, which would open an urgent case and notify the clinic with no
+emergency in sight; `/restart`), goes through the classifier and the red-flag override like any
+typed sentence. The tracker keeps what the parent actually typed.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, FrozenSet, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,7 +23,21 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic.log_redaction import install as install_log_redaction
-from clinic.user_input import clean_text, neutralise_typed_intent
+from clinic.resources import get_resources
+from clinic.user_input import clean_text, is_button_payload, neutralise_typed_intent
+
+#: Intents a button or channel sends as `/intent`, besides each answer's `ask_<id>` (topic
+#: buttons, actions/buttons.py): yes/no (actions/escalation.py), "talk to someone"
+#: (actions/answers.py), and the greeting the widget and Telegram's /start send.
+BUTTON_INTENTS = frozenset({"affirm", "deny", "request_human", "greet"})
+#: Commands parents type in messaging apps: `/stop` leaves the escalation form (storing nothing).
+COMMAND_INTENTS = frozenset({"stop"})
+
+
+def button_intents() -> FrozenSet[str]:
+    """Every intent a parent may send as a bare `/intent`: the ones buttons send, and `/stop`."""
+    answers = get_resources().content.answers.values()
+    return BUTTON_INTENTS | COMMAND_INTENTS | {answer.intent for answer in answers}
 
 
 @DefaultV1Recipe.register(
@@ -48,7 +63,11 @@ class TypedIntentGuard(GraphComponent):
         # Every process that loads the model (server, shell, tests) redacts its logs, also
         # where run_services.sh's start-up hook is not used.
         install_log_redaction()
-        return cls()
+        return cls(button_intents())
+
+    def __init__(self, allowed: FrozenSet[str] = frozenset()) -> None:
+        """Obeys a bare `/intent` only for the intents in `allowed` (button_intents())."""
+        self.allowed = allowed or button_intents()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Training examples are left alone (they never use the shortcut)."""
@@ -63,6 +82,9 @@ class TypedIntentGuard(GraphComponent):
                 message.set(TEXT, "")
                 continue
             safe = neutralise_typed_intent(clean_text(text))
+            if is_button_payload(safe) and safe.strip()[1:] not in self.allowed:
+                # A bare intent no button sends: read as the word(s) it names.
+                safe = safe.strip()[1:]
             if safe != text:
                 message.set(TEXT, safe)
         return messages

@@ -11,7 +11,7 @@ from typing import Optional
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sanic import Sanic
 
-from clinic.escalation_outbox import EscalationOutbox
+from clinic.escalation_outbox import EscalationOutbox, retry_interval
 from clinic.escalation_store import EscalationStore
 from clinic.feedback_store import FeedbackStore
 from clinic.log_redaction import install as install_log_redaction
@@ -26,9 +26,6 @@ from webapp.staff_inbox import staff_inbox
 from webapp.widget import widget
 
 logger = logging.getLogger(__name__)
-
-#: How often the web app retries undelivered escalation notifications.
-RETRY_INTERVAL_ENV = "ESCALATION_RETRY_SECONDS"
 
 
 def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> Sanic:
@@ -79,7 +76,7 @@ def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> 
 
 async def retry_notifications(app: Sanic) -> None:
     """Moves outbox cases into the store and delivers due notifications, until stopped."""
-    interval = float(os.environ.get(RETRY_INTERVAL_ENV, "15"))
+    interval = retry_interval()
     while True:
         try:
             # Cases kept while the store was down go in first, then get notified like any.

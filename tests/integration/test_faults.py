@@ -6,6 +6,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -18,6 +19,7 @@ from typing import Iterator, Tuple
 
 import pytest
 
+from channels.conversation_ids import rest_conversation_id
 from clinic.escalation_store import EscalationStore
 from clinic.local_services import free_port, running_services
 from clinic.paths import PROJECT_ROOT
@@ -26,12 +28,65 @@ from tests.integration.postgres import postgres_server
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 EMERGENCY = "my son can't breathe properly since the injection"
+SECOND_EMERGENCY = "now he is struggling to swallow"
 
 pytestmark = pytest.mark.integration
 
 
 def texts(replies):
     return [reply.get("text") for reply in replies]
+
+
+def urgent_cases(database_url: str, sender: str):
+    store = EscalationStore(database_url)
+    try:
+        return [case for case in store.list()
+                if case.conversation_id == rest_conversation_id(sender)
+                and case.urgency == "urgent"]
+    finally:
+        store.dispose()
+
+
+def audit(database_url: str, reference: str):
+    store = EscalationStore(database_url)
+    try:
+        return store.audit(reference)
+    finally:
+        store.dispose()
+
+
+def wait_for(check, seconds: float):
+    """`check()` once it is truthy, or its last value after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return result
+
+
+def action_server_pid(action_url: str) -> int:
+    """The pid of the action server `running_services` started on `action_url`'s port."""
+    port = action_url.rsplit(":", 1)[1]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                args = cmdline.read().split(b"\0")
+        except OSError:
+            continue
+        if b"actions" in args and b"--port" in args and port.encode() in args:
+            return int(entry)
+    raise AssertionError(f"no action server on port {port}")
+
+
+@contextmanager
+def stopped(pid: int) -> Iterator[None]:
+    """The process `pid` stopped (SIGSTOP, a hung process) until the block ends."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def apology():
@@ -175,6 +230,11 @@ def test_redis_down_gets_the_apology_and_recovers(tmp_path):
         first.wait(timeout=10)
         assert texts(services.send(sender, "does it hurt?")) == apology()
         assert texts(services.send(sender, EMERGENCY)) == [get_resources().message("emergency")]
+        # The guard answered (no turn could run without the lock store) and recorded the case,
+        # with the conversation so far from the tracker store.
+        [case] = wait_for(lambda: urgent_cases(services.env["ESCALATION_DB_URL"], sender), 10)
+        said = [line["text"] for line in case.transcript if line["speaker"] == "user"]
+        assert said[0] == "does it hurt?" and said[-1] == EMERGENCY
         status, report = health(services.rasa_url)
         assert status == 503 and report["lock_store"]["ok"] is False
 
@@ -239,3 +299,57 @@ def test_escalation_store_down_keeps_the_case_and_delivers_it_later(tmp_path):
             assert len(store.list()) == 1
         finally:
             store.dispose()
+
+
+def test_a_hung_action_server_does_not_delay_the_emergency_message(tmp_path):
+    with running_services(MODEL, tmp_path, extra_env={"ACTION_TIMEOUT_SECONDS": "4"}) as services:
+        sender = f"h-{uuid.uuid4().hex}"
+        pain = get_resources().content.answers["pain"].text
+        assert pain in texts(services.send(sender, "does it hurt?"))
+        database = services.env["ESCALATION_DB_URL"]
+        with stopped(action_server_pid(services.action_url)):
+            started = time.monotonic()
+            replies = services.send(sender, "my son cannot breathe after the injection")
+            seconds = time.monotonic() - started
+            # Before the fix: 4 s here (the action timeout), 10 s with the default timeout.
+            assert texts(replies) == [get_resources().message("emergency")]
+            assert seconds < 1.0, f"emergency message after {seconds:.2f} s"
+            # The emergency action cannot run: the reply guard records the case after the
+            # action timeout.
+            [case] = wait_for(lambda: urgent_cases(database, sender), 30)
+        # Back: the action server now runs the emergency action it had received; its case is
+        # appended to the same urgent case, not a second one.
+        assert wait_for(lambda: len(audit(database, case.reference)) > 1, 20)
+        [again] = urgent_cases(database, sender)
+        assert again.reference == case.reference
+        said = [line["text"] for line in again.transcript if line["speaker"] == "user"]
+        assert said == ["does it hurt?", "my son cannot breathe after the injection"]
+        assert pain in texts(services.send(sender, "does it hurt?"))
+
+
+def test_an_emergency_answered_while_everything_is_down_reaches_the_inbox_once(tmp_path):
+    with postgres_server() as database, running_services(
+        MODEL, tmp_path, extra_env={
+            "ESCALATION_DB_URL": database.url,
+            "ESCALATION_OUTBOX": str(tmp_path / "outbox.db"),
+            "ESCALATION_RETRY_SECONDS": "1",
+            "ACTION_TIMEOUT_SECONDS": "3",
+        },
+    ) as services:
+        sender = f"d-{uuid.uuid4().hex}"
+        database.stop()
+        with stopped(action_server_pid(services.action_url)):
+            for text in (EMERGENCY, SECOND_EMERGENCY):
+                assert texts(services.send(sender, text))[0] == get_resources().message(
+                    "emergency")
+            # Both turns time out on the action server; the guard keeps the case in the outbox.
+            time.sleep(8)
+        database.start()
+        # The action server (back) and the web app's retry loop move everything waiting in the
+        # outbox: one urgent case with both messages.
+        cases = wait_for(lambda: [c for c in urgent_cases(database.url, sender)
+                                  if SECOND_EMERGENCY in json.dumps(c.transcript)], 60)
+        time.sleep(3)
+        [case] = urgent_cases(database.url, sender)
+        said = [line["text"] for line in case.transcript if line["speaker"] == "user"]
+        assert said == [EMERGENCY, SECOND_EMERGENCY], (cases, said)

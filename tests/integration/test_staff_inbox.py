@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -203,6 +204,23 @@ def test_api_with_token(server):
                         b'{"status": "deleted"}', {**auth, "Content-Type": "application/json"},
                         method="POST")
     assert status == 400
+
+
+def test_api_names_cases_by_case_id_never_by_session_id(server):
+    base, store = server
+    session_id = "5f0c2a9e1b7d4c3a8e6f0b1d2c3a4e5f.0123456789abcdef0123456789abcdef"
+    first = store.create(channel="socketio", conversation_id=session_id, urgency="routine",
+                         reason="request", transcript=[], consent=True)
+    second = store.create(channel="socketio", conversation_id=session_id, urgency="urgent",
+                          reason="emergency", transcript=[])
+    status, _, body = call(base + "/api/escalations",
+                           headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert status == 200 and first.reference in body
+    # The session id lets whoever holds it continue the widget conversation.
+    assert session_id.split(".")[0] not in body and "conversation_id" not in body
+    cases = {case["reference"]: case for case in json.loads(body)["escalations"]}
+    # Cases of one conversation are still linked, by their case id.
+    assert cases[first.reference]["case_id"] == cases[second.reference]["case_id"]
 
 
 def test_logout_ends_the_session(server):

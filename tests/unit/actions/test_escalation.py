@@ -160,13 +160,13 @@ async def test_no_consent_stores_nothing(tracker_factory, dispatcher, escalation
 async def test_store_down_keeps_the_case_in_the_outbox_until_it_is_back(
     tracker_factory, dispatcher, escalation_store, resources, monkeypatch
 ):
-    from actions.escalation_service import get_outbox
+    from clinic.escalation_service import get_outbox
 
     def broken(**_):
         raise RuntimeError("database is down")
 
-    working = escalation_store.create
-    monkeypatch.setattr(escalation_store, "create", broken)
+    working = escalation_store.create_or_append
+    monkeypatch.setattr(escalation_store, "create_or_append", broken)
     await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
     [reply] = texts(dispatcher)
     reference = re.search(r"ESC-\d{4}-Q[0-9A-F]{6}", reply).group(0)
@@ -174,7 +174,7 @@ async def test_store_down_keeps_the_case_in_the_outbox_until_it_is_back(
     assert get_outbox().waiting() == 1
 
     # The store is back: the next case moves the waiting one in first, reference kept.
-    monkeypatch.setattr(escalation_store, "create", working)
+    monkeypatch.setattr(escalation_store, "create_or_append", working)
     await ActionSubmitEscalation().run(
         CollectingDispatcher(), tracker_factory("affirm", slots=FILLED), {}
     )
@@ -187,12 +187,12 @@ async def test_store_down_keeps_the_case_in_the_outbox_until_it_is_back(
 async def test_store_and_outbox_down_tell_the_parent_to_call(
     tracker_factory, dispatcher, escalation_store, resources, monkeypatch
 ):
-    from actions.escalation_service import get_outbox
+    from clinic.escalation_service import get_outbox
 
     def broken(*_, **__):
         raise RuntimeError("disk is gone")
 
-    monkeypatch.setattr(escalation_store, "create", broken)
+    monkeypatch.setattr(escalation_store, "create_or_append", broken)
     monkeypatch.setattr(get_outbox(), "put", broken)
     await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
     assert texts(dispatcher) == [resources.message("escalation_store_failed")]
@@ -227,7 +227,7 @@ def test_confirmation_while_open_and_after_hours(resources):
 async def test_parent_gets_the_reference_while_the_webhook_is_down(
     tracker_factory, dispatcher, escalation_store, monkeypatch
 ):
-    from actions.escalation_service import get_notifier
+    from clinic.escalation_service import get_notifier
 
     monkeypatch.setenv("ESCALATION_WEBHOOK_URL", "http://127.0.0.1:9/hook")
     monkeypatch.setenv("ESCALATION_WEBHOOK_SECRET", "s3cret")
@@ -250,7 +250,7 @@ async def test_personal_details_never_reach_the_log(
     def broken(**_):
         raise RuntimeError("insert failed for Alex Morgan +1 555 0100 123")
 
-    monkeypatch.setattr(escalation_store, "create", broken)
+    monkeypatch.setattr(escalation_store, "create_or_append", broken)
     await ActionSubmitEscalation().run(dispatcher, tracker_factory("affirm", slots=FILLED), {})
     logged = caplog.text
     assert "ESC-" in logged

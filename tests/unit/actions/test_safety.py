@@ -1,3 +1,5 @@
+from rasa_sdk.executor import CollectingDispatcher
+
 from actions.safety import ActionEmergency
 from tests.conftest import texts
 
@@ -51,7 +53,7 @@ async def test_emergency_message_is_sent_even_if_the_store_is_down(
     def broken(**_):
         raise RuntimeError("database is down")
 
-    monkeypatch.setattr(escalation_store, "create", broken)
+    monkeypatch.setattr(escalation_store, "create_or_append", broken)
     await ActionEmergency().run(dispatcher, tracker_factory("emergency"), {})
     assert texts(dispatcher) == [resources.message("emergency")]
 
@@ -61,3 +63,22 @@ async def test_emergency_message_is_marked_for_the_web_widget(
 ):
     await ActionEmergency().run(dispatcher, tracker_factory("emergency"), {})
     assert dispatcher.messages[0]["kind"] == "emergency"
+
+
+async def test_repeated_emergencies_notify_the_clinic_once(
+    tracker_factory, escalation_store, monkeypatch
+):
+    from clinic.notifier import WebhookNotifier
+
+    delivered = []
+
+    async def deliver(self, store, escalation):
+        delivered.append(escalation.reference)
+        return True
+
+    monkeypatch.setattr(WebhookNotifier, "deliver", deliver)
+    for _ in range(5):
+        await ActionEmergency().run(CollectingDispatcher(), tracker_factory(
+            "emergency", text="he can't breathe"), {})
+    [case] = escalation_store.list()
+    assert delivered == [case.reference]

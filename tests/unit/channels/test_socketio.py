@@ -1,6 +1,8 @@
 """The widget's socket.io channel: origin, signed-session and size checks (handlers called
 directly; the socket.io transport is replaced by a recorder)."""
 
+import asyncio
+
 import pytest
 
 from channels.socketio import ClinicSocketIOInput, ClinicSocketIOOutput, SessionSigner
@@ -157,3 +159,34 @@ async def test_output_passes_on_the_message_markers():
         ("bot_uttered", {"text": "Pick", "quick_replies": [
             {"content_type": "text", "title": "Pain", "payload": "/ask_pain"}]}, "room1"),
     ]
+
+
+async def test_a_connection_flooding_messages_is_asked_to_slow_down(
+    channel, resources, monkeypatch, escalation_store
+):
+    monkeypatch.setenv("MESSAGE_RATE_LIMIT", "3")
+    channel_, handlers, recorder, received = channel
+    channel_.blueprint(received.append)  # limits read when the channel is set up
+    for name in ("save_session", "get_session", "enter_room", "emit"):
+        monkeypatch.setattr(channel_.sio, name, getattr(recorder, name))
+    handlers = channel_.sio.handlers["/"]
+    mine, other = channel_.signer.issue(), channel_.signer.issue()
+    await handlers["session_request"]("s1", {"session_id": mine})
+    # Messages for other conversations count against the connection too (ignored as before).
+    for _ in range(3):
+        await handlers["user_uttered"]("s1", {"message": "hi", "session_id": other})
+    await handlers["user_uttered"]("s1", {"message": "does it hurt?", "session_id": mine})
+    assert received == []
+    assert recorder.emitted[-1] == (
+        "bot_uttered", {"text": resources.message("message_rate_limited")}, mine)
+    await handlers["user_uttered"]("s1", {"message": "he can't breathe since the injection",
+                                          "session_id": mine})
+    assert recorder.emitted[-1][1]["text"] == resources.message("emergency")
+    assert recorder.emitted[-1][1]["kind"] == "emergency"
+    await asyncio.wait_for(asyncio.wait(set(channel_.guarded.background)), 10)
+    assert [case.urgency for case in escalation_store.list()] == ["urgent"]
+    # Another connection has its own allowance; a closed one is forgotten.
+    await handlers["session_request"]("s2", {"session_id": other})
+    await handlers["user_uttered"]("s2", {"message": "does it hurt?", "session_id": other})
+    assert [m.text for m in received] == ["does it hurt?"]
+    await handlers["disconnect"]("s1")

@@ -49,3 +49,15 @@ def test_drain_stops_while_the_store_is_down(tmp_path):
     with pytest.raises(ConnectionError):
         outbox.drain(DownStore())
     assert outbox.waiting() == 1
+
+
+def test_emergencies_that_waited_in_the_outbox_reach_the_inbox_once(tmp_path):
+    outbox = EscalationOutbox(tmp_path / "outbox.db")
+    urgent = {**CASE, "urgency": "urgent", "reason": "emergency: breathing", "consent": False,
+              "parent_name": None, "contact": None}
+    for number in range(3):
+        outbox.put({**urgent, "transcript": [{"speaker": "user", "text": f"help {number}"}]})
+    store = EscalationStore(f"sqlite:///{tmp_path / 'escalations.db'}")
+    assert outbox.drain(store) == 3
+    [case] = store.list()
+    assert [line["text"] for line in case.transcript] == ["help 0", "help 1", "help 2"]

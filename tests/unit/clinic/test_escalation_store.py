@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 
 import pytest
 
@@ -126,3 +127,129 @@ def test_payload_is_json_ready(store):
 
     payload = create(store).payload()
     assert json.loads(json.dumps(payload))["reference"].startswith("ESC-")
+
+
+# ------------------------------------------------- one urgent case per conversation per window
+URGENT = {"channel": "socketio", "conversation_id": "session.sig", "urgency": "urgent",
+          "reason": "emergency: breathing"}
+AT = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def user(text):
+    return {"speaker": "user", "text": text}
+
+
+def bot(text):
+    return {"speaker": "bot", "text": text}
+
+
+def test_later_emergencies_of_a_conversation_are_appended_to_its_urgent_case(store):
+    first, new = store.create_or_append(**URGENT, transcript=[user("hi"), user("help"),
+                                                               bot("call 911")], now=AT)
+    assert new
+    # The next emergency's transcript overlaps the first one's (both are recent windows).
+    again, new = store.create_or_append(
+        **URGENT, transcript=[user("help"), bot("call 911"), user("he is blue"), bot("call 911")],
+        now=AT + dt.timedelta(minutes=5))
+    assert not new and again.reference == first.reference
+    assert again.transcript == [user("hi"), user("help"), bot("call 911"), user("he is blue"),
+                                bot("call 911")]
+    assert [entry.change for entry in store.audit(first.reference)] == [
+        "created (urgent)", "emergency message appended"]
+    # Flooding it adds nothing more: one case, and its notification stays as it was.
+    for _ in range(20):
+        store.create(**URGENT, transcript=[user("he is blue"), bot("call 911")],
+                     now=AT + dt.timedelta(minutes=6))
+    [case] = store.list()
+    assert len(case.transcript) == 5 and case.notification_attempts == 0
+    # Routine cases and other conversations are never merged.
+    create(store, conversation_id="session.sig", channel="socketio")
+    store.create(**{**URGENT, "conversation_id": "other"}, transcript=[], now=AT)
+    assert len(store.list()) == 3
+
+
+def test_an_old_or_picked_up_urgent_case_takes_no_more_emergencies(store):
+    first = store.create(**URGENT, transcript=[user("help")], now=AT)
+    later = store.create(**URGENT, transcript=[user("again")], now=AT + dt.timedelta(minutes=61))
+    assert later.reference != first.reference
+    store.set_status(later.reference, "contacted", actor="nurse.kim")
+    third = store.create(**URGENT, transcript=[user("still")], now=AT + dt.timedelta(minutes=62))
+    assert third.reference not in (first.reference, later.reference)
+    # The cases of one conversation share their case id, which is not the conversation id.
+    assert first.case_id == later.case_id == third.case_id
+    assert first.case_id and "session" not in first.case_id
+    assert store.create(**{**URGENT, "conversation_id": "x"}, transcript=[]).case_id != \
+        first.case_id
+
+
+def test_two_writers_opening_the_same_urgent_case_end_with_one(store, tmp_path, monkeypatch):
+    other = EscalationStore(store.url)
+    # The other writer looked before this one inserted (a race): its insert is refused by the
+    # unique merge key, and it appends instead.
+    looked = []
+    original = other._append_to_open_case
+
+    def late_look(*args):
+        if not looked:
+            looked.append(True)
+            store.create(**URGENT, transcript=[user("help")], now=AT)
+            return None
+        return original(*args)
+
+    monkeypatch.setattr(other, "_append_to_open_case", late_look)
+    case, new = other.create_or_append(**URGENT, transcript=[user("help"), user("more")],
+                                       now=AT)
+    assert not new
+    [stored] = store.list()
+    assert stored.transcript == [user("help"), user("more")]
+    other.dispose()
+
+
+def test_the_payload_names_the_case_not_the_conversation(store):
+    payload = create(store, conversation_id="0123abcd.signature").payload()
+    assert "conversation_id" not in payload
+    assert "0123abcd" not in json.dumps(payload)
+    assert payload["case_id"]
+
+
+def test_an_older_database_gets_the_new_columns(tmp_path):
+    import sqlalchemy as sa
+
+    path = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "CREATE TABLE escalations (id INTEGER PRIMARY KEY, reference VARCHAR(32) UNIQUE, "
+            "created_at DATETIME NOT NULL, channel VARCHAR(64) NOT NULL, conversation_id "
+            "VARCHAR(255) NOT NULL, urgency VARCHAR(16) NOT NULL, reason VARCHAR(64) NOT NULL, "
+            "parent_name VARCHAR(200), contact VARCHAR(200), child_age VARCHAR(50), question "
+            "TEXT, consent BOOLEAN NOT NULL, transcript TEXT NOT NULL, status VARCHAR(16) NOT "
+            "NULL, notification_state VARCHAR(16) NOT NULL, notification_attempts INTEGER NOT "
+            "NULL, notification_error VARCHAR(500), next_notification_at DATETIME)"))
+        connection.execute(sa.text(
+            "INSERT INTO escalations VALUES (1, 'ESC-2026-000001', '2026-11-01 10:00:00', "
+            "'rest', 'c', 'urgent', 'emergency', NULL, NULL, NULL, NULL, 0, '[]', 'open', "
+            "'sent', 1, NULL, NULL)"))
+    engine.dispose()
+    store = EscalationStore(f"sqlite:///{path}")
+    try:
+        [old] = store.list()
+        assert old.case_id == "ESC-2026-000001"
+        assert store.create(**URGENT, transcript=[], now=AT).case_id
+    finally:
+        store.dispose()
+
+
+def test_transcripts_seen_by_the_guard_and_the_late_action_server_merge_cleanly():
+    from clinic.escalation_store import merge_transcripts
+
+    first, second, emergency = user("can't breathe"), user("can't swallow"), bot("call 911")
+    # The reply guard's view of each message (the action never ran, so the tracker has no bot
+    # line), then the action server's, late, after it was resumed: each message once, in order.
+    views = [[first, emergency], [first, second, emergency], [first, emergency],
+             [first, second, emergency]]
+    merged = views[0]
+    for view in views[1:]:
+        merged = merge_transcripts(merged, view)
+    assert merged == [first, emergency, second, emergency]
+    assert merge_transcripts([user("a")], [user("b")]) == [user("a"), user("b")]

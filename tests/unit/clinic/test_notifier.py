@@ -87,6 +87,19 @@ async def test_delivery_is_signed_json(store, receiver_url):
     assert store.get(case.reference).notification_state == "sent"
 
 
+async def test_the_webhook_never_carries_the_conversation_id(store, receiver_url):
+    receiver = Receiver()
+    notifier = WebhookNotifier(url=await receiver_url(receiver), secret=SECRET)
+    session_id = "0123456789abcdef0123456789abcdef.signature"
+    case = store.create(channel="socketio", conversation_id=session_id, urgency="urgent",
+                        reason="emergency", transcript=[])
+    assert await notifier.deliver(store, case)
+    [(body, _)] = receiver.received
+    # The widget's session id lets whoever holds it continue the conversation.
+    assert session_id not in body.decode() and "conversation_id" not in body.decode()
+    assert json.loads(body)["escalation"]["case_id"] == case.case_id
+
+
 async def test_failed_attempts_are_retried_until_delivered(store, receiver_url):
     receiver = Receiver(failures=2)
     notifier = WebhookNotifier(url=await receiver_url(receiver), secret=SECRET)

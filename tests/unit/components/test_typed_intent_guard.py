@@ -23,3 +23,27 @@ def test_typed_intents_with_entities_or_text_become_text():
 def test_unprocessable_text_is_cleaned():
     assert run("a\ud800\x00") == "a\ufffd "
     assert run(None) == ""
+
+
+def test_bare_intents_no_button_sends_are_read_as_text():
+    # A typed `/emergency` opened an urgent case and notified the clinic with no emergency in
+    # sight; `/restart` wiped the conversation. No button sends them.
+    assert run("/emergency") == "emergency"
+    assert run(" /restart ") == "restart"
+    assert run("/session_start") == "session_start"
+
+
+def test_every_button_the_assistant_sends_is_obeyed(resources):
+    from actions.buttons import topic_buttons
+    from actions.escalation import yes_no_buttons
+    from channels.telegram import GREETING
+
+    payloads = [button["payload"] for button in yes_no_buttons()]
+    payloads += [b["payload"] for b in topic_buttons(resources.content, resources.content.answers)]
+    payloads += ["/request_human", GREETING]  # "talk to someone"; Telegram's /start, the widget
+    for payload in payloads:
+        assert run(payload) == payload
+
+
+def test_the_stop_command_is_obeyed():
+    assert run("/stop") == "/stop"

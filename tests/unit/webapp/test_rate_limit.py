@@ -1,4 +1,4 @@
-from webapp import rate_limit
+from clinic import rate_limit
 from webapp.rate_limit import WindowLimit
 
 

@@ -1,13 +1,19 @@
-"""The action server's escalation store and notifier, opened on first use."""
+"""Recording a case: the escalation store, outbox and notifier (opened on first use), transcripts.
+
+The action server records escalations (actions/); the Rasa server's reply guard records an
+emergency it answered itself (channels/reply_guard.py), so this module needs no action code.
+An emergency in a conversation that already has an open urgent case is appended to it and not
+notified again (clinic/escalation_store.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from clinic.escalation_outbox import EscalationOutbox
+from clinic.escalation_outbox import EscalationOutbox, retry_interval
 from clinic.escalation_store import Escalation, EscalationStore
 from clinic.notifier import WebhookNotifier
 
@@ -16,6 +22,21 @@ logger = logging.getLogger(__name__)
 #: The parent waits for at most this long for the first delivery attempt; retries happen in
 #: the web app's retry loop.
 INLINE_NOTIFY_SECONDS = 3.0
+#: How many user and bot messages an escalation keeps.
+TRANSCRIPT_TURNS = 20
+
+
+def transcript_lines(
+    events: Iterable[Dict[str, Any]], turns: int = TRANSCRIPT_TURNS
+) -> List[Dict[str, str]]:
+    """The last `turns` user and bot texts of serialised tracker events, oldest first."""
+    lines: List[Dict[str, str]] = []
+    for event in events:
+        if event.get("event") == "user" and event.get("text"):
+            lines.append({"speaker": "user", "text": str(event["text"])})
+        elif event.get("event") == "bot" and event.get("text"):
+            lines.append({"speaker": "bot", "text": str(event["text"])})
+    return lines[-turns:]
 
 
 @lru_cache(maxsize=1)
@@ -30,12 +51,43 @@ def get_outbox() -> EscalationOutbox:
     return EscalationOutbox()
 
 
-def _store_now(fields: Dict[str, Any]) -> Escalation:
-    """Moves any waiting cases into the store, then stores this one (blocking)."""
-    store = get_store()
+def _store_now(fields: Dict[str, Any]) -> Tuple[Escalation, bool]:
+    """Moves any waiting cases into the store, then stores this one (blocking); True if new."""
+    _move_waiting()
+    return get_store().create_or_append(**fields)
+
+
+#: The task that moves this process's waiting cases once the store is back (at most one).
+_draining: Dict[str, asyncio.Task[None]] = {}
+
+
+def _move_waiting() -> int:
+    """Moves the outbox into the store (blocking); how many cases still wait."""
     if get_outbox().waiting():
-        get_outbox().drain(store)
-    return store.create(**fields)
+        get_outbox().drain(get_store())
+    return get_outbox().waiting()
+
+
+async def _drain_until_empty() -> None:
+    """Tries to move the outbox into the store every retry interval until it is empty."""
+    while True:
+        await asyncio.sleep(retry_interval())
+        try:
+            if not await asyncio.to_thread(_move_waiting):
+                return
+        except Exception as exc:  # noqa: BLE001 (the store is still down: try again later)
+            logger.info("escalation outbox not moved yet (%s)", type(exc).__name__)
+
+
+def drain_later() -> None:
+    """Makes sure this process moves its outbox once the store answers again.
+
+    The web app's retry loop moves the outbox it can see; on separate machines (containers)
+    a Rasa replica's or an action server's outbox is only its own.
+    """
+    task = _draining.get("task")
+    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        _draining["task"] = asyncio.ensure_future(_drain_until_empty())
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +115,7 @@ async def record_escalation(
         "question": question, "consent": consent,
     }
     try:
-        escalation = await asyncio.to_thread(_store_now, fields)
+        escalation, new = await asyncio.to_thread(_store_now, fields)
     except Exception as exc:  # noqa: BLE001 (any database failure: keep it in the outbox)
         # The exception type only: a database message could quote the parent's details.
         logger.error("could not store a %s escalation (%s): %s", urgency, reason,
@@ -75,7 +127,12 @@ async def record_escalation(
             return None
         logger.warning("escalation %s kept in the outbox until the store is back",
                        queued.reference)
+        drain_later()
         return queued
+    if not new:
+        # Appended to the conversation's open urgent case: the clinic knows already.
+        logger.warning("emergency appended to urgent case %s", escalation.reference)
+        return escalation
     try:
         await asyncio.wait_for(
             get_notifier().deliver(get_store(), escalation), timeout=INLINE_NOTIFY_SECONDS
