@@ -2,72 +2,53 @@
 
 A service started by scripts/run_services.sh printed about 20 DeprecationWarnings at start-up
 (pkg_resources, pyparsing via matplotlib and packaging, click via typer and spaCy, jax, distutils
-in sanic_cors) and one per widget message: they say nothing about this project and bury its own
-log lines. Setting PYTHONWARNINGS=ignore::DeprecationWarning did not help, and would hide the
-project's own: importing sanic.app runs `filterwarnings("once", category=DeprecationWarning)`,
-which goes in front of every filter set before it.
+in sanic_cors): they say nothing about this project and bury its own log lines. Setting
+PYTHONWARNINGS=ignore::DeprecationWarning did not help, and would hide the project's own: a
+filter only works while no filter in front of it matches, and libraries put theirs in front
+when imported or started (sanic.app: `filterwarnings("once", category=DeprecationWarning)`;
+Rasa: `"once"` for UserWarning, which pyparsing's deprecation warnings also are).
 
-So the filter here ignores deprecation warnings attributed to any module outside the project's
-packages, and is put in front again right after sanic.app is imported. Installed in every
+So the filter here ignores deprecation warnings attributed to a module outside the project's
+packages, and goes back in front after every other change of the filters. Installed in every
 service process by scripts/log_hook/sitecustomize.py.
 """
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
-import sys
+import functools
 import warnings
-from types import ModuleType
-from typing import Optional, Sequence
+from typing import Any, Callable
 
 #: The project's own packages: their deprecation warnings are always shown.
 PROJECT_PACKAGES = ("actions", "channels", "clinic", "components", "webapp", "rasa_sdk_plugins",
                     "scripts", "tests", "__main__")
 CATEGORIES = (DeprecationWarning, PendingDeprecationWarning)
-#: A module name outside the project's packages (the filter matches from the name's start).
+#: A module name outside the project's packages (a filter's module pattern matches from the
+#: start of the name).
 THIRD_PARTY_MODULE = r"(?!(?:{})(?:\.|$))".format("|".join(PROJECT_PACKAGES))
-#: Modules that change the warning filters when imported; the filter goes in front after them.
-_REORDERING_MODULES = frozenset({"sanic.app"})
+
+_filterwarnings = warnings.filterwarnings
+_simplefilter = warnings.simplefilter
 
 
 def install_filters() -> None:
     """Puts the third-party deprecation filters in front of every other filter (idempotent)."""
     for category in CATEGORIES:
-        warnings.filterwarnings("ignore", category=category, module=THIRD_PARTY_MODULE)
+        _filterwarnings("ignore", category=category, module=THIRD_PARTY_MODULE)
 
 
-class _RefilterAfterImport(importlib.abc.MetaPathFinder):
-    """Re-installs the filters right after a module that reorders them has been imported."""
-
-    def find_spec(self, fullname: str, path: Optional[Sequence[str]],
-                  target: Optional[ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
-        if fullname not in _REORDERING_MODULES:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None:
-                spec.loader = _Refiltering(spec.loader)
-                return spec
-        return None
-
-
-class _Refiltering(importlib.abc.Loader):
-    def __init__(self, inner: importlib.abc.Loader) -> None:
-        self.inner = inner
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[ModuleType]:
-        return self.inner.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self.inner.exec_module(module)
+def _filters_first(change: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(change)
+    def changed_then_first(*args: Any, **kwargs: Any) -> None:
+        change(*args, **kwargs)
         install_filters()
+
+    return changed_then_first
 
 
 def install() -> None:
-    """Installs the filters now and after every import that would override them."""
+    """Installs the filters, and keeps them in front when a library adds its own."""
     install_filters()
-    if not any(isinstance(finder, _RefilterAfterImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _RefilterAfterImport())
+    if warnings.filterwarnings is _filterwarnings:
+        warnings.filterwarnings = _filters_first(_filterwarnings)
+        warnings.simplefilter = _filters_first(_simplefilter)
