@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 from typing import Dict, Optional
 
 import pytest
@@ -14,6 +16,8 @@ from clinic.paths import PROJECT_ROOT
 from tests.integration.terminal import Terminal
 from tests.integration.test_staff_shell import session_pids
 from tests.integration.test_widget_channel import Widget
+from webapp.staff_accounts import add_entry
+from webapp.staff_auth import hash_password
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 # `-o`: never retrain or reinstall here (`make test` builds both first).
@@ -62,12 +66,16 @@ async def widget_turn(env: Dict[str, str], session_id: Optional[str]) -> tuple:
 
 
 def test_start_and_stop_are_quiet_and_widget_sessions_survive_a_restart(env):
+    # An account as `make staff-password` stores it: the web app must find it.
+    env.pop("STAFF_USERS", None)
+    add_entry(Path(env["STAFF_USERS_FILE"]), f"nurse.kim:{hash_password('a long password')}")
     terminal = start(env)
     try:
         session_id, replies = asyncio.run(widget_turn(env, None))
         assert replies
         terminal.read(2.0)
         assert "Warning:" not in terminal.screen  # DeprecationWarning, PyparsingDeprecation...
+        assert "no staff accounts configured" not in terminal.screen
         stop(terminal)
     finally:
         terminal.close()
@@ -91,3 +99,13 @@ def test_a_bad_staff_users_value_stops_start_up_with_one_message(env):
     assert len([line for line in output.splitlines() if "STAFF_USERS" in line]) == 1
     assert "make staff-password" in output
     assert "http://" not in output and "Traceback" not in output
+
+
+def test_the_web_app_alone_reports_a_bad_value_once(env):
+    env = {**env, "STAFF_USERS": "ana:pbkdf2_sha256"}
+    result = subprocess.run([sys.executable, "-m", "webapp"], cwd=PROJECT_ROOT, env=env,  # noqa: S603
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode != 0
+    lines = (result.stdout + result.stderr).splitlines()
+    assert len([line for line in lines if "STAFF_USERS" in line]) == 1
+    assert "Traceback" not in result.stderr
