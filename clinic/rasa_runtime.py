@@ -133,15 +133,20 @@ def _parse_message_parts() -> None:
 
 #: How long the Rasa server waits for cancelled tasks when it stops.
 TASK_FINISH_SECONDS = 5.0
+#: The names Rasa 3.6 gives its Sanic app (without and with the HTTP API).
+RASA_APP_NAMES = frozenset({"rasa_core_no_api", "rasa_server"})
 
 
 def _finish_tasks_at_stop() -> None:
     """Cancels the Rasa server's pending tasks when it stops (its app exists by now)."""
     from sanic import Sanic
 
-    # tune_rasa_runtime runs while Rasa registers the channels, after it made its app.
-    for app in list(Sanic._app_registry.values()):
-        if getattr(app.ctx, "clinic_finishes_tasks", False):
+    # tune_rasa_runtime runs while Rasa registers the channels, after it made its app (named
+    # by rasa/core/run.py or rasa/server.py) and before it starts it.
+    for name, app in list(Sanic._app_registry.items()):
+        if name not in RASA_APP_NAMES or getattr(app.ctx, "clinic_finishes_tasks", False):
+            continue
+        if app.signal_router.finalized:  # already running: too late to add a listener
             continue
         app.ctx.clinic_finishes_tasks = True
         app.register_listener(finish_pending_tasks, "after_server_stop")
