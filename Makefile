@@ -28,8 +28,6 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-# Third-party import-time deprecation warnings (pkg_resources, jax) say nothing about this project.
-export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
 	$(wildcard components/*.py) $(SPACY_PIPELINE)/meta.json
@@ -95,8 +93,9 @@ cluster: $(MODEL) system-packages ## Production-like cluster on 127.0.0.1: nginx
 	@$(BIN)/python -m clinic.cluster
 
 .PHONY: staff-password
-staff-password: $(INSTALLED) ## Make a STAFF_USERS entry for a staff account (asks for the role and password)
-	@read -rp "Staff user name: " name && $(BIN)/python scripts/staff_password.py "$$name"
+staff-password: $(INSTALLED) ## Add or replace a staff account in var/staff-users (asks for name, role and password)
+	@read -rp "Staff user name: " name && entry=$$($(BIN)/python scripts/staff_password.py "$$name") && \
+		printf '%s\n' "$$entry" | $(BIN)/python -m webapp.staff_accounts add
 
 .PHONY: report
 report: $(INSTALLED) ## Answer feedback and escalations by reason (counts only; ESCALATION_DB_URL or var/escalations.db)
@@ -107,7 +106,7 @@ signoffs: $(INSTALLED) ## Import content/signoffs.yml into the sign-off store, e
 	@$(BIN)/python scripts/signoffs.py
 
 .PHONY: shell
-shell: $(MODEL) ## Staff chat in the terminal (rasa shell with the action server running); DEBUG=1 shows intent and answer status
+shell: $(MODEL) ## Staff chat in the terminal (numbered choices, logs in var/shell.log); DEBUG=1 adds a debug line per reply
 	@STAFF_SHELL_DEBUG="$(DEBUG)" scripts/run_services.sh --shell
 
 # ------------------------------------------------------------------------------------ checks

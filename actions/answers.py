@@ -11,7 +11,6 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.buttons import topic_buttons
-from actions.debug_line import with_debug_line
 from clinic.content import answer_id_for_intent
 from clinic.message_parts import PARTS_KEY
 from clinic.resources import Resources, get_resources
@@ -141,7 +140,6 @@ class ActionAnswerTopic(Action):
         """Action name used in the domain and rules."""
         return "action_answer_topic"
 
-    @with_debug_line
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
@@ -172,7 +170,6 @@ class ActionClarify(Action):
         """Action name used in the domain and rules."""
         return "action_clarify"
 
-    @with_debug_line
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:

@@ -88,20 +88,12 @@ def _copy_terminal(master: int, log: BinaryIO) -> None:
     os.close(master)
 
 
-@contextmanager
-def running_services(
-    model: Path,
-    work_dir: Path,
-    extra_env: Optional[Dict[str, str]] = None,
-    timeout: float = 180,
-    log_file: Optional[Path] = None,
-    terminal: bool = False,
-) -> Iterator[RunningServices]:
-    """Starts action server + Rasa server, yields once both answer, then stops them.
+def services_env(
+    model: Path, work_dir: Path, extra_env: Optional[Dict[str, str]] = None
+) -> Dict[str, str]:
+    """The environment of scripts/run_services.sh: free loopback ports, files in `work_dir`.
 
-    Their output goes to `log_file` (default work_dir/services.log), through a pipe, or with
-    `terminal` through a pseudo-terminal, as when `make run` is started by hand (Rasa logs in
-    another format then).
+    Data, secrets, accounts and logs of the started services stay in `work_dir`.
     """
     rasa_port, action_port, webapp_port = free_port(), free_port(), free_port()
     env = {
@@ -118,12 +110,35 @@ def running_services(
         "ESCALATION_OUTBOX": str(work_dir / "escalation-outbox.db"),
         "TRACKER_DB": str(work_dir / "tracker.db"),
         "CREDENTIALS_FILE": str(work_dir / "credentials.yml"),
+        "WIDGET_SESSION_SECRET_FILE": str(work_dir / "widget-session-secret"),
+        "STAFF_USERS_FILE": str(work_dir / "staff-users"),
+        "SHELL_LOG": str(work_dir / "shell.log"),
         "MODEL": str(model),
         "PYTHONPATH": str(PROJECT_ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **(extra_env or {}),
     }
+    return env
+
+
+@contextmanager
+def running_services(
+    model: Path,
+    work_dir: Path,
+    extra_env: Optional[Dict[str, str]] = None,
+    timeout: float = 180,
+    log_file: Optional[Path] = None,
+    terminal: bool = False,
+) -> Iterator[RunningServices]:
+    """Starts action server + Rasa server, yields once both answer, then stops them.
+
+    Their output goes to `log_file` (default work_dir/services.log), through a pipe, or with
+    `terminal` through a pseudo-terminal, as when `make run` is started by hand (Rasa logs in
+    another format then).
+    """
+    env = services_env(model, work_dir, extra_env)
+    rasa_port, action_port = env["RASA_PORT"], env["ACTION_SERVER_PORT"]
     log = open(log_file or work_dir / "services.log", "wb")  # noqa: SIM115 (closed below)
     output: Any = log
     copier: Optional[threading.Thread] = None

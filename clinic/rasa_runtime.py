@@ -19,10 +19,15 @@ Rasa version and refuse to apply to another one (`PINNED_RASA_VERSION`).
 * Messages that ask more than one thing: the NLU graph parses the whole message and each of its
   question parts in one run (one batch through the same pipeline, red-flag rules included), and
   clinic/message_parts.py combines the results. A message of one question costs what it did.
+* Stopping: tasks still pending when the Rasa server stops (each widget connection's
+  engine.io ping task) are cancelled and awaited before Sanic closes the event loop; they were
+  destroyed with it, and every Ctrl-C of `make run` after a widget conversation printed
+  "Task was destroyed but it is pending!".
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from functools import lru_cache
 from typing import Any, Dict, Text
@@ -61,6 +66,7 @@ def tune_rasa_runtime() -> None:
             f"{rasa.__version__} is installed: install the pinned version (requirements.lock)"
         )
     _parse_message_parts()
+    _finish_tasks_at_stop()
 
     rasa_action.DEFAULT_REQUEST_TIMEOUT = float(  # type: ignore[attr-defined]
         os.environ.get(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
@@ -156,3 +162,34 @@ def _parse_message_parts() -> None:
 
     parse_message_with_graph._clinic_parts = True  # type: ignore[attr-defined]
     MessageProcessor._parse_message_with_graph = parse_message_with_graph  # type: ignore
+
+
+#: How long the Rasa server waits for cancelled tasks when it stops.
+TASK_FINISH_SECONDS = 5.0
+#: The names Rasa 3.6 gives its Sanic app (without and with the HTTP API).
+RASA_APP_NAMES = frozenset({"rasa_core_no_api", "rasa_server"})
+
+
+def _finish_tasks_at_stop() -> None:
+    """Cancels the Rasa server's pending tasks when it stops (its app exists by now)."""
+    from sanic import Sanic
+
+    # tune_rasa_runtime runs while Rasa registers the channels, after it made its app (named
+    # by rasa/core/run.py or rasa/server.py) and before it starts it.
+    for name, app in list(Sanic._app_registry.items()):
+        if name not in RASA_APP_NAMES or getattr(app.ctx, "clinic_finishes_tasks", False):
+            continue
+        if app.signal_router.finalized:  # already running: too late to add a listener
+            continue
+        app.ctx.clinic_finishes_tasks = True
+        app.register_listener(finish_pending_tasks, "after_server_stop")
+
+
+async def finish_pending_tasks(_app: Any, _loop: asyncio.AbstractEventLoop) -> None:
+    """Cancels every other pending task of the loop and waits (bounded) until they end."""
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=TASK_FINISH_SECONDS)

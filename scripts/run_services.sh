@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Starts the action server, the web app (staff inbox) and the Rasa server on loopback in the
-# foreground; Ctrl-C or SIGTERM stops all of them. With --shell, runs `rasa shell` (staff chat)
-# instead of the Rasa REST server.
+# foreground; Ctrl-C or SIGTERM stops all of them. With --shell, runs the staff shell
+# (channels/staff_shell.py: the model in this terminal, no Rasa port opened, no web app) with the
+# action server, and their log lines go to SHELL_LOG (default var/shell.log), not into the chat.
 #
 # Environment (defaults set by the Makefile): RASA_HOST RASA_PORT ACTION_SERVER_HOST
 # ACTION_SERVER_PORT WEBAPP_HOST WEBAPP_PORT TRACKER_DB, MODEL (default models/clinic.tar.gz);
 # optional: ACTION_ENDPOINT_URL, TRACKER_DB_URL, REDIS_URL, RASA_API_TOKEN, RASA_CORS_ORIGINS
 # (README, "Configuration"). Also: CREDENTIALS_FILE (default var/credentials.yml), the
-# messaging apps' secrets (README), STAFF_SHELL_DEBUG=1 (with --shell: a debug line per answer,
-# actions/debug_line.py).
+# messaging apps' secrets (README), STAFF_SHELL_DEBUG=1 (with --shell: a debug line per reply),
+# WIDGET_SESSION_SECRET (else generated once into WIDGET_SESSION_SECRET_FILE, default
+# var/widget-session-secret), STAFF_USERS and STAFF_USERS_FILE (default var/staff-users,
+# written by `make staff-password`; webapp/staff_accounts.py).
 # LOG_LEVEL (WARNING by default; INFO or DEBUG for every service). Every service runs with
 # clinic/log_redaction.py installed (scripts/log_hook/sitecustomize.py), so no level ever writes a
 # parent's name, phone number or e-mail address to a log.
@@ -22,6 +25,35 @@ umask 077
 mkdir -p var
 if [[ $EUID -eq 0 ]]; then chmod 711 var; else chmod 700 var; fi
 BIN=.venv/bin
+shell_mode=false
+[[ "${1:-}" == "--shell" ]] && shell_mode=true
+
+# A second `make run` or `make shell` would fail with two "address already in use" tracebacks.
+port_answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+for address in "$ACTION_SERVER_HOST:$ACTION_SERVER_PORT" "$RASA_HOST:$RASA_PORT" \
+    "$WEBAPP_HOST:$WEBAPP_PORT"; do
+  if port_answers "${address%:*}" "${address##*:}"; then
+    echo "The services are already running ($address answers): stop them with Ctrl-C where" \
+      "\`make run\` or \`make shell\` runs, then start again." >&2
+    exit 1
+  fi
+done
+
+# Widget sessions (and so parents' transcripts) survive a restart only with the same signing
+# secret (channels/socketio.py). Production sets WIDGET_SESSION_SECRET; here one is made once.
+if [[ -z "${WIDGET_SESSION_SECRET:-}" ]]; then
+  secret_file=${WIDGET_SESSION_SECRET_FILE:-var/widget-session-secret}
+  if [[ ! -s "$secret_file" ]]; then
+    # Written aside and renamed: a parallel start never reads half a secret (0600: umask 077).
+    tmp=$(mktemp "$secret_file.XXXXXX")
+    od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$tmp"
+    mv -n "$tmp" "$secret_file"
+    rm -f "$tmp"
+  fi
+  WIDGET_SESSION_SECRET=$(<"$secret_file")
+  export WIDGET_SESSION_SECRET
+fi
+
 MODEL=${MODEL:-models/clinic.tar.gz}
 ENDPOINTS=${ENDPOINTS:-endpoints.yml}
 # Generated: credentials.yml plus the messaging apps whose secrets are set (channels/credentials.py).
@@ -50,28 +82,42 @@ export PYTHONPATH="$PWD/scripts/log_hook${PYTHONPATH:+:$PYTHONPATH}"
 # Refuse to start with invalid settings or content: a wrong phone number must never reach a parent.
 "$BIN/python" scripts/validate_content.py
 
+# Staff accounts: var/staff-users merged with STAFF_USERS, checked once before anything starts.
+if ! $shell_mode; then
+  STAFF_USERS=$("$BIN/python" -m webapp.staff_accounts export) || exit 1
+  export STAFF_USERS
+fi
+
 pids=()
 stop() {
   trap - INT TERM EXIT
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+# Ctrl-C or SIGTERM is a normal stop (exit 0, so make reports no error); a service that exits
+# on its own ends the script with its status (EXIT).
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 # SIGTERM to `make run` ends make, not this script: when the parent goes, stop everything too.
 parent=$PPID
 ( while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill -TERM $$ 2>/dev/null ) &
 pids+=($!)
 
-# The debug line is for `rasa shell` only: REST clients can claim any input channel, "cmdline" too.
-[[ "${1:-}" == "--shell" ]] || unset STAFF_SHELL_DEBUG
+# Where the services' output goes: the terminal, or with --shell the log file (fd 3 and 4).
+if $shell_mode; then
+  export SHELL_LOG=${SHELL_LOG:-var/shell.log}
+  exec 3>>"$SHELL_LOG" 4>&3
+else
+  exec 3>&1 4>&2
+fi
 
 # rasa-sdk binds to SANIC_HOST (its default is every interface; ours is loopback).
 SANIC_HOST="$ACTION_SERVER_HOST" "$BIN/rasa" run actions --actions actions \
-  --port "$ACTION_SERVER_PORT" "$LOG_FLAG" &
+  --port "$ACTION_SERVER_PORT" "$LOG_FLAG" >&3 2>&4 &
 pids+=($!)
 
-if [[ "${1:-}" != "--shell" ]]; then
+if ! $shell_mode; then
   # The web app also retries undelivered escalation notifications.
   "$BIN/python" -m webapp &
   pids+=($!)
@@ -86,8 +132,9 @@ PY
   sleep 0.5
 done
 
-if [[ "${1:-}" == "--shell" ]]; then
-  "$BIN/rasa" shell --model "$MODEL" --endpoints "$ENDPOINTS" "$LOG_FLAG"
+if $shell_mode; then
+  # In the foreground: it reads the terminal. Its own log lines go to the log file too.
+  "$BIN/python" -m channels.staff_shell --model "$MODEL" --endpoints "$ENDPOINTS" 2>&4
   exit 0
 fi
 

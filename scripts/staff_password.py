@@ -21,7 +21,9 @@ def main() -> int:
     if len(sys.argv) != 2 or ":" in sys.argv[1] or "," in sys.argv[1]:
         print(__doc__, file=sys.stderr)
         return 2
-    role = input(f"Role ({' or '.join(ROLES)}) [{STAFF}]: ").strip().lower() or STAFF
+    # The prompt goes to stderr: stdout carries only the entry (`make staff-password` pipes it).
+    print(f"Role ({' or '.join(ROLES)}) [{STAFF}]: ", end="", file=sys.stderr, flush=True)
+    role = sys.stdin.readline().strip().lower() or STAFF
     if role not in ROLES:
         print(f"The role is one of: {', '.join(ROLES)}.", file=sys.stderr)
         return 1

@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 def create_app(name: str = "clinic_webapp", store_url: Optional[str] = None) -> Sanic:
     """Creates the web app: the staff inbox (HTML), its JSON API and the chat widget."""
-    app = Sanic(name)
+    # Logging as the process configures it (webapp/__main__.py: LOG_LEVEL), each line once.
+    app = Sanic(name, configure_logging=False)
     app.config.RESPONSE_TIMEOUT = 30
     app.config.REQUEST_MAX_SIZE = 64 * 1024
     app.ctx.templates = Environment(

@@ -1,4 +1,6 @@
-"""Installs the redacting log record factory before a service logs anything.
+"""Installs log redaction and the third-party warning filter before a service logs anything.
+
+The filter keeps other packages' deprecation warnings out of the output (clinic/warning_filters.py).
 
 Python imports `sitecustomize` at start-up when this directory is on PYTHONPATH
 (scripts/run_services.sh puts it there).
@@ -12,5 +14,7 @@ if _ROOT not in sys.path:
     sys.path.append(_ROOT)
 
 from clinic.log_redaction import install  # noqa: E402 (the project root is added just above)
+from clinic.warning_filters import install as install_warning_filters  # noqa: E402
 
 install()
+install_warning_filters()
