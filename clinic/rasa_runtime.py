@@ -19,13 +19,28 @@ Rasa version and refuse to apply to another one (`PINNED_RASA_VERSION`).
 * Messages that ask more than one thing: the NLU graph parses the whole message and each of its
   question parts in one run (one batch through the same pipeline, red-flag rules included), and
   clinic/message_parts.py combines the results. A message of one question costs what it did.
+* Replayed turns: nginx sends a turn again to the other replica when the first one died with
+  it (deploy/nginx/clinic.conf.template), with the same request id, which the REST channel
+  makes the message id (channels/rest.py). Rasa 3.6 stores a turn once, at the end
+  (MessageProcessor.handle_message: `log_message(should_save_tracker=False)`, then
+  `save_tracker`), so the dead replica either stored the whole turn or none of it. Before
+  processing (under the conversation's lock, which Agent.handle_message holds), the
+  conversation is read: when it already holds a user message with this id and text, the bot
+  messages stored after it are sent again and nothing is processed or stored; otherwise the
+  turn is processed as usual. Measured before: the replay stored the parent's message twice
+  and the form took "yes" as the parent's name. The check is within one conversation, so an id
+  can only replay that conversation's own replies. It costs one more read of the conversation
+  per turn.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Optional, Text
+
+logger = logging.getLogger(__name__)
 
 #: The Rasa version these changes were written and tested against.
 PINNED_RASA_VERSION = "3.6.21"
@@ -61,6 +76,7 @@ def tune_rasa_runtime() -> None:
             f"{rasa.__version__} is installed: install the pinned version (requirements.lock)"
         )
     _parse_message_parts()
+    _replay_stored_turns()
 
     rasa_action.DEFAULT_REQUEST_TIMEOUT = float(  # type: ignore[attr-defined]
         os.environ.get(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
@@ -156,3 +172,57 @@ def _parse_message_parts() -> None:
 
     parse_message_with_graph._clinic_parts = True  # type: ignore[attr-defined]
     MessageProcessor._parse_message_with_graph = parse_message_with_graph  # type: ignore
+
+
+def stored_replies(tracker: Any, message: Any) -> Optional[List[Dict[Text, Any]]]:
+    """The bot messages stored after `message` if the tracker holds it already, else None."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    if tracker is None or not message.message_id:
+        return None
+    events = list(tracker.events)
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if isinstance(event, UserUttered) and event.message_id == message.message_id:
+            if event.text != message.text:
+                return None  # the same id for another message: not a replay
+            replies = []
+            for later in events[index + 1:]:
+                if isinstance(later, UserUttered):
+                    break
+                if isinstance(later, BotUttered):
+                    replies.append(later.message())
+            return replies
+    return None
+
+
+def _replay_stored_turns() -> None:
+    """MessageProcessor.handle_message answers a stored turn from the store."""
+    import uuid
+
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import UserUttered
+
+    if getattr(MessageProcessor.handle_message, "_clinic_replay", False):
+        return
+    rasa_handle = MessageProcessor.handle_message
+
+    async def handle_message(self: Any, message: Any) -> Optional[List[Dict[Text, Any]]]:
+        tracker = await self.tracker_store.retrieve(message.sender_id)
+        replies = stored_replies(tracker, message)
+        if replies is None:
+            if tracker is not None and any(
+                    isinstance(event, UserUttered) and event.message_id == message.message_id
+                    for event in tracker.events):
+                message.message_id = uuid.uuid4().hex  # keep the stored ids unique
+            return await rasa_handle(self, message)
+        logger.info("turn already stored: %d stored replies sent again", len(replies))
+        for reply in replies:
+            await message.output_channel.send_response(message.sender_id, reply)
+        if isinstance(message.output_channel, CollectingOutputChannel):
+            return message.output_channel.messages
+        return None
+
+    handle_message._clinic_replay = True  # type: ignore[attr-defined]
+    MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]
