@@ -454,12 +454,13 @@ def urgent_cases(cluster: Cluster, senders: List[str], timeout: float = 90) -> D
     deadline = time.monotonic() + timeout
     try:
         while True:
-            counts = {sender: 0 for sender in senders}
+            # Cases name the stored conversation (`rest:<sender>`, channels/conversation_ids.py).
+            counts = {rest_conversation_id(sender): 0 for sender in senders}
             for case in store.list(("open", "contacted", "closed")):
                 if case.conversation_id in counts and case.urgency == "urgent":
                     counts[case.conversation_id] += 1
             if all(counts.values()) or time.monotonic() > deadline:
-                return counts
+                return {sender: counts[rest_conversation_id(sender)] for sender in senders}
             time.sleep(2)
     finally:
         store.dispose()
@@ -472,8 +473,10 @@ def test_soak_through_crashes(cluster):
     rows = fault_table(outcomes, faults, stored)
     turns = [turn for o in outcomes for turn in o.turns]
     failed = [o for o in outcomes if o.error]
+    replayed = {k: v for k, v in upstreams(cluster).items() if ", " in k}
     print(f"\ncrash soak: {workers} parents, {len(outcomes)} conversations, {len(turns)} turns, "
-          f"{len(failed)} failed; supervisor: "
+          f"{len(failed)} failed; sent again by nginx to the other replica: {replayed}; "
+          f"supervisor: "
           + "; ".join(f"{e.child} {e.what}" for e in cluster.supervisor.events))
     print("| fault | turns sent | failed | slowest turn | back after | answering after "
           "| lost / duplicated messages |\n|---|---|---|---|---|---|---|")

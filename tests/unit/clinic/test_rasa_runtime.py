@@ -37,10 +37,10 @@ def retried(monkeypatch, tuned):
     monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
 
 
-def remote_action(port: int) -> RemoteAction:
+def remote_action(port: int, name: str = "action_answer_topic") -> RemoteAction:
     from rasa.utils.endpoints import EndpointConfig
 
-    return RemoteAction("action_answer_topic", EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
+    return RemoteAction(name, EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
 
 
 async def run_action(action: RemoteAction):
@@ -53,12 +53,13 @@ async def run_action(action: RemoteAction):
                             DialogueStateTracker("conversation", []), Domain.empty())
 
 
-async def start_action_server(port: int, calls: list, answer: bool = True):
+async def start_action_server(port: int, calls: list, dropped: int = 0):
+    """An action server on `port` that drops its first `dropped` calls."""
     from aiohttp import web
 
     async def webhook(request: web.Request) -> web.StreamResponse:
         calls.append(await request.json())
-        if not answer:
+        if len(calls) <= dropped:
             # Dies with the request in flight (the connection closes without a response).
             request.transport.close()
         return web.json_response({"events": [{"event": "slot", "name": "x", "value": 1}],
@@ -106,18 +107,27 @@ async def test_an_action_call_gives_up_after_the_retry_time(monkeypatch, retried
     assert time.monotonic() - started < 5  # 0.5 s of retries, not the 10 s action timeout
 
 
-async def test_an_action_call_that_was_sent_is_not_sent_again(monkeypatch, retried):
+@pytest.mark.parametrize("action,calls_made", [
+    ("action_answer_topic", 2),  # reads only: sent again
+    ("action_submit_escalation", 1),  # may have stored the case: never twice
+    ("action_emergency", 1),
+])
+async def test_a_call_lost_with_the_action_server_is_sent_again_unless_it_records(
+        monkeypatch, retried, action, calls_made):
     from rasa.shared.exceptions import RasaException
 
     from clinic.local_services import free_port
 
     monkeypatch.setenv("ACTION_CONNECT_RETRY_SECONDS", "5")
     port, calls = free_port(), []
-    runner = await start_action_server(port, calls, answer=False)
+    runner = await start_action_server(port, calls, dropped=1)
     try:
-        with pytest.raises(RasaException):
-            await run_action(remote_action(port))
+        if calls_made == 1:
+            with pytest.raises(RasaException):
+                await run_action(remote_action(port, action))
+        else:
+            events = await run_action(remote_action(port, action))
+            assert [event.as_dict()["name"] for event in events] == ["x"]
     finally:
         await runner.cleanup()
-    # The action may have run (e.g. stored a case): it must not run twice.
-    assert len(calls) == 1
+    assert len(calls) == calls_made
