@@ -55,6 +55,8 @@ ACTION_CONNECT_RETRY_ENV = "ACTION_CONNECT_RETRY_SECONDS"
 DEFAULT_ACTION_CONNECT_RETRY = 10.0
 #: Actions that store something (actions/escalation_service.py record_escalation): a call to
 #: them that was sent is never sent again.
+#: Logged when a replayed turn is answered from the store (the crash soak counts it).
+REPLAYED_TURN = "replayed turn"
 RECORDING_ACTIONS = frozenset({"action_emergency", "action_submit_escalation"})
 
 
@@ -228,7 +230,9 @@ def _replay_stored_turns() -> None:
                     for event in tracker.events):
                 message.message_id = uuid.uuid4().hex  # keep the stored ids unique
             return await rasa_handle(self, message)
-        logger.info("turn already stored: %d stored replies sent again", len(replies))
+        # A warning: it means a replica died with this turn in flight.
+        logger.warning("%s: turn already stored; its %d replies sent again", REPLAYED_TURN,
+                       len(replies))
         for reply in replies:
             await message.output_channel.send_response(message.sender_id, reply)
         if isinstance(message.output_channel, CollectingOutputChannel):

@@ -38,6 +38,7 @@ from channels.conversation_ids import rest_conversation_id
 from clinic.cluster import Cluster, ClusterPorts, running_cluster
 from clinic.escalation_store import EscalationStore
 from clinic.paths import PROJECT_ROOT
+from clinic.rasa_runtime import REPLAYED_TURN
 from clinic.resources import get_resources
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
@@ -473,9 +474,12 @@ def test_soak_through_crashes(cluster):
     rows = fault_table(outcomes, faults, stored)
     turns = [turn for o in outcomes for turn in o.turns]
     failed = [o for o in outcomes if o.error]
-    replayed = {k: v for k, v in upstreams(cluster).items() if ", " in k}
+    replayed = sum(v for k, v in upstreams(cluster).items() if ", " in k)
+    from_store = sum(log.read_text(errors="replace").count(REPLAYED_TURN)
+                     for log in (cluster.work_dir / "logs").glob("rasa-*.log"))
     print(f"\ncrash soak: {workers} parents, {len(outcomes)} conversations, {len(turns)} turns, "
-          f"{len(failed)} failed; sent again by nginx to the other replica: {replayed}; "
+          f"{len(failed)} failed; sent again by nginx to the other replica: {replayed} "
+          f"({from_store} of them already stored, answered from the store); "
           f"supervisor: "
           + "; ".join(f"{e.child} {e.what}" for e in cluster.supervisor.events))
     print("| fault | turns sent | failed | slowest turn | back after | answering after "
@@ -484,6 +488,8 @@ def test_soak_through_crashes(cluster):
         print(f"| {row['fault']} | {row['sent']} | {row['failed']} | {row['slowest_s']:.1f} s "
               f"| {row['back_s']:.1f} s | {row['answering_s']:.1f} s "
               f"| {row['lost']} / {row['duplicated']} |")
+    for outcome in failed:
+        print(f"failed: {outcome.error[:160]}")
     emergencies = [o for fault in faults for o in fault.emergencies]
     recorded = urgent_cases(cluster, [o.sender for o in emergencies])
     for row, fault in zip(rows, faults, strict=True):
