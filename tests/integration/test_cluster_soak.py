@@ -526,6 +526,24 @@ def test_rasa_http_api_and_action_servers_are_not_exposed(cluster):
         assert ok.status == 200
 
 
+def test_nginx_replaces_a_clients_request_id(cluster):
+    import urllib.request
+
+    # A client's X-Request-ID would make its second "Hello!" a replay of the first (answered
+    # from the store, stored once); nginx's own id makes it a new turn.
+    sender = f"request-id-{uuid.uuid4().hex}"
+    for _ in range(2):
+        request = urllib.request.Request(
+            cluster.url + "/webhooks/rest/webhook",
+            data=json.dumps({"sender": sender, "message": "Hello!"}).encode(),
+            headers={"Content-Type": "application/json", "X-Request-ID": "f" * 32})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            assert [m.get("text") for m in json.load(response)] == [
+                get_resources().message("greet")]
+    assert user_messages(cluster.tracker_db_url, [sender], prefix="request-id")[sender] == [
+        "Hello!", "Hello!"]
+
+
 def test_oversized_chat_message_is_refused_by_nginx(cluster):
     import urllib.error
     import urllib.request
