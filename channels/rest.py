@@ -11,10 +11,16 @@ The client's `sender` is stored as `rest:<sender>` (channels/conversation_ids.py
 sends, a REST client cannot join a conversation of another channel (a parent's Telegram chat,
 a widget session). The public entry point does not route this channel unless
 REST_CHANNEL_PUBLIC=on (deploy/nginx/clinic.conf.template): the widget uses socket.io.
+
+The request's `X-Request-ID` (set by nginx, the same on its retry of one client request on the
+other replica) becomes the message id, so a turn replayed after its replica died is answered
+from the store instead of being processed twice (clinic/rasa_runtime.py).
 """
 
 from __future__ import annotations
 
+import re
+from contextvars import ContextVar
 from typing import Any, Awaitable, Callable, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
@@ -25,7 +31,34 @@ from sanic.response import HTTPResponse
 from channels.conversation_ids import rest_conversation_id
 from channels.reply_guard import guard_replies
 from clinic.log_redaction import install as install_log_redaction
+from clinic.rasa_runtime import REQUEST_MESSAGE_ID_PREFIX
 from clinic.user_input import clean_sender, clean_text
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# nginx's $request_id is 32 hex digits; anything else is not used as a message id.
+_REQUEST_ID = re.compile(r"[0-9A-Za-z_-]{8,64}")
+#: The current request's id: set by the request check, read by the message handler (Sanic
+#: runs both in the request's task, one after the other).
+_request_id: ContextVar[Optional[str]] = ContextVar("rest_request_id", default=None)
+
+
+def request_id(request: Request) -> Optional[str]:
+    """The request's usable X-Request-ID, or None."""
+    value = request.headers.get(REQUEST_ID_HEADER)
+    return value if value and _REQUEST_ID.fullmatch(value) else None
+
+
+def with_request_id(on_new_message: Callable[[UserMessage], Awaitable[Any]]
+                    ) -> Callable[[UserMessage], Awaitable[Any]]:
+    """Gives each message the id of its request, when the request has one."""
+
+    async def handle(message: UserMessage) -> Any:
+        request = _request_id.get()
+        if request:
+            message.message_id = REQUEST_MESSAGE_ID_PREFIX + request
+        return await on_new_message(message)
+
+    return handle
 
 
 def _refuse(reason: str) -> HTTPResponse:
@@ -80,11 +113,13 @@ class ClinicRestInput(RestInput):
         """Rasa's blueprint with a request check in front of the webhook, replies guarded."""
         # Also where run_services.sh's start-up hook is not used (e.g. a container).
         install_log_redaction()
-        blueprint: Blueprint = super().blueprint(guard_replies(on_new_message))
+        blueprint: Blueprint = super().blueprint(guard_replies(with_request_id(on_new_message)))
 
         @blueprint.middleware("request")
         async def check_request(request: Request) -> Optional[HTTPResponse]:
             if request.method == "POST" and request.path.endswith("/webhook"):
+                # Set on every request: a kept-alive connection runs its requests in one task.
+                _request_id.set(request_id(request))
                 return checked_body(request)
             return None
 

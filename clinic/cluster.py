@@ -220,8 +220,9 @@ class Cluster:
     def stop_rasa(self, replica: int) -> None:
         """Drains Rasa replica 0 or 1 from nginx, then stops it with SIGTERM (as Kubernetes does).
 
-        nginx no longer retries a turn it has sent (deploy/nginx/clinic.conf.template): taken
-        out first, the replica gets no new turn while it shuts down and finishes the ones it has.
+        nginx sends a turn again only on the REST channel (deploy/nginx/clinic.conf.template):
+        taken out first, the replica gets no new turn while it shuts down and finishes the ones
+        it has.
         """
         if self.supervisor is not None and "nginx" in self.processes:
             self.supervisor.drain(replica)

@@ -12,10 +12,15 @@ Rasa version and refuse to apply to another one (`PINNED_RASA_VERSION`).
   The response is now checked with one validator built (and its schema checked) once; when it
   finds a problem, Rasa's own check runs, so errors read exactly as before.
 * Action server restarts: a call that cannot connect (the server was killed and is being
-  restarted, about 4-6 s) is tried again every 0.25 s for `ACTION_CONNECT_RETRY_SECONDS`
-  (default 5) before the turn gets the apology. Only refused connections: the request was not
-  sent, so nothing can run twice. Measured in the crash soak: 27-35 of ~300 turns failed in the
-  second after an action server was killed.
+  restarted: back in 5-6 s in the crash soak) is tried again every 0.25 s for
+  `ACTION_CONNECT_RETRY_SECONDS` (default 10, so that a restart fits; a turn stays under the
+  15 s bar) before the turn gets the apology. A call that was sent and lost with the server
+  (disconnected, reset) is sent again the same way unless the action records something
+  (`RECORDING_ACTIONS`: it may have stored the case before it died, and a case must not be
+  stored twice): the other actions only read the conversation. Measured in the crash soak
+  (25 parents): 27-35 of ~300 turns failed in the second after an action server was killed
+  with no retry; 10 of 251 (apologies, and forms that went a step wrong) with the retry of
+  refused connections for 5 s.
 * Messages that ask more than one thing: the NLU graph parses the whole message and each of its
   question parts in one run (one batch through the same pipeline, red-flag rules included), and
   clinic/message_parts.py combines the results. A message of one question costs what it did.
@@ -23,21 +28,44 @@ Rasa version and refuse to apply to another one (`PINNED_RASA_VERSION`).
   engine.io ping task) are cancelled and awaited before Sanic closes the event loop; they were
   destroyed with it, and every Ctrl-C of `make run` after a widget conversation printed
   "Task was destroyed but it is pending!".
+* Replayed turns: nginx sends a turn again to the other replica when the first one died with
+  it (deploy/nginx/clinic.conf.template), with the same request id, which the REST channel
+  makes the message id (channels/rest.py). Rasa 3.6 stores a turn once, at the end
+  (MessageProcessor.handle_message: `log_message(should_save_tracker=False)`, then
+  `save_tracker`), so the dead replica either stored the whole turn or none of it. Before
+  processing (under the conversation's lock, which Agent.handle_message holds), the
+  conversation is read: when it already holds a user message with this id and text, the bot
+  messages stored after it are sent again and nothing is processed or stored; otherwise the
+  turn is processed as usual. Measured before: the replay stored the parent's message twice
+  and the form took "yes" as the parent's name. The check is within one conversation, so an id
+  can only replay that conversation's own replies. It costs one more read of the conversation
+  per turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Optional, Text
+
+logger = logging.getLogger(__name__)
 
 #: The Rasa version these changes were written and tested against.
 PINNED_RASA_VERSION = "3.6.21"
 ACTION_TIMEOUT_ENV = "ACTION_TIMEOUT_SECONDS"
 DEFAULT_ACTION_TIMEOUT = 10.0
 ACTION_CONNECT_RETRY_ENV = "ACTION_CONNECT_RETRY_SECONDS"
-DEFAULT_ACTION_CONNECT_RETRY = 5.0
+DEFAULT_ACTION_CONNECT_RETRY = 10.0
+#: Actions that store something (clinic/escalation_service.py record_escalation): a call to
+#: them that was sent is never sent again.
+RECORDING_ACTIONS = frozenset({"action_emergency", "action_submit_escalation"})
+#: Logged when a replayed turn is answered from the store (the crash soak counts it).
+REPLAYED_TURN = "replayed turn"
+#: Message ids made from a request id (channels/rest.py) start with this: only such a turn can
+#: be a replay, so only it pays the extra read of the conversation.
+REQUEST_MESSAGE_ID_PREFIX = "request-"
 
 
 @lru_cache(maxsize=1)
@@ -67,6 +95,7 @@ def tune_rasa_runtime() -> None:
         )
     _parse_message_parts()
     _finish_tasks_at_stop()
+    _replay_stored_turns()
 
     rasa_action.DEFAULT_REQUEST_TIMEOUT = float(  # type: ignore[attr-defined]
         os.environ.get(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
@@ -87,7 +116,7 @@ def tune_rasa_runtime() -> None:
 
 
 def _retry_refused_action_calls(remote: Any) -> None:
-    """RemoteAction.run tries again while the action server refuses connections."""
+    """RemoteAction.run tries again while the action server is down (see the docstring)."""
     import asyncio
     import time
 
@@ -103,7 +132,10 @@ def _retry_refused_action_calls(remote: Any) -> None:
                 return await rasa_run(self, *args, **kwargs)
             except Exception as error:
                 # Rasa raises its own exception inside `except ClientConnectionError`.
-                if not isinstance(error.__context__, aiohttp.ClientConnectorError) or (
+                cause = error.__context__
+                refused = isinstance(cause, aiohttp.ClientConnectorError)
+                lost = isinstance(cause, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
+                if not (refused or (lost and self.name() not in RECORDING_ACTIONS)) or (
                         time.monotonic() >= deadline):
                     raise
                 await asyncio.sleep(0.25)
@@ -193,3 +225,61 @@ async def finish_pending_tasks(_app: Any, _loop: asyncio.AbstractEventLoop) -> N
         task.cancel()
     if pending:
         await asyncio.wait(pending, timeout=TASK_FINISH_SECONDS)
+
+
+def stored_replies(tracker: Any, message: Any) -> Optional[List[Dict[Text, Any]]]:
+    """The bot messages stored after `message` if the tracker holds it already, else None."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    if tracker is None or not message.message_id:
+        return None
+    events = list(tracker.events)
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if isinstance(event, UserUttered) and event.message_id == message.message_id:
+            if event.text != message.text:
+                return None  # the same id for another message: not a replay
+            replies = []
+            for later in events[index + 1:]:
+                if isinstance(later, UserUttered):
+                    break
+                if isinstance(later, BotUttered):
+                    replies.append(later.message())
+            return replies
+    return None
+
+
+def _replay_stored_turns() -> None:
+    """MessageProcessor.handle_message answers a stored turn from the store."""
+    import uuid
+
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import UserUttered
+
+    if getattr(MessageProcessor.handle_message, "_clinic_replay", False):
+        return
+    rasa_handle = MessageProcessor.handle_message
+
+    async def handle_message(self: Any, message: Any) -> Optional[List[Dict[Text, Any]]]:
+        if not str(message.message_id or "").startswith(REQUEST_MESSAGE_ID_PREFIX):
+            return await rasa_handle(self, message)  # a fresh id: never stored before
+        tracker = await self.tracker_store.retrieve(message.sender_id)
+        replies = stored_replies(tracker, message)
+        if replies is None:
+            if tracker is not None and any(
+                    isinstance(event, UserUttered) and event.message_id == message.message_id
+                    for event in tracker.events):
+                message.message_id = uuid.uuid4().hex  # keep the stored ids unique
+            return await rasa_handle(self, message)
+        # A warning: it means a replica died with this turn in flight.
+        logger.warning("%s: turn already stored; its %d replies sent again", REPLAYED_TURN,
+                       len(replies))
+        for reply in replies:
+            await message.output_channel.send_response(message.sender_id, reply)
+        if isinstance(message.output_channel, CollectingOutputChannel):
+            return message.output_channel.messages
+        return None
+
+    handle_message._clinic_replay = True  # type: ignore[attr-defined]
+    MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]

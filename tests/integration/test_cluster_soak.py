@@ -38,6 +38,7 @@ from channels.conversation_ids import rest_conversation_id
 from clinic.cluster import Cluster, ClusterPorts, running_cluster
 from clinic.escalation_store import EscalationStore
 from clinic.paths import PROJECT_ROOT
+from clinic.rasa_runtime import REPLAYED_TURN
 from clinic.resources import get_resources
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
@@ -454,12 +455,13 @@ def urgent_cases(cluster: Cluster, senders: List[str], timeout: float = 90) -> D
     deadline = time.monotonic() + timeout
     try:
         while True:
-            counts = {sender: 0 for sender in senders}
+            # Cases name the stored conversation (`rest:<sender>`, channels/conversation_ids.py).
+            counts = {rest_conversation_id(sender): 0 for sender in senders}
             for case in store.list(("open", "contacted", "closed")):
                 if case.conversation_id in counts and case.urgency == "urgent":
                     counts[case.conversation_id] += 1
             if all(counts.values()) or time.monotonic() > deadline:
-                return counts
+                return {sender: counts[rest_conversation_id(sender)] for sender in senders}
             time.sleep(2)
     finally:
         store.dispose()
@@ -472,8 +474,13 @@ def test_soak_through_crashes(cluster):
     rows = fault_table(outcomes, faults, stored)
     turns = [turn for o in outcomes for turn in o.turns]
     failed = [o for o in outcomes if o.error]
+    replayed = sum(v for k, v in upstreams(cluster).items() if ", " in k)
+    from_store = sum(log.read_text(errors="replace").count(REPLAYED_TURN)
+                     for log in (cluster.work_dir / "logs").glob("rasa-*.log"))
     print(f"\ncrash soak: {workers} parents, {len(outcomes)} conversations, {len(turns)} turns, "
-          f"{len(failed)} failed; supervisor: "
+          f"{len(failed)} failed; sent again by nginx to the other replica: {replayed} "
+          f"({from_store} of them already stored, answered from the store); "
+          f"supervisor: "
           + "; ".join(f"{e.child} {e.what}" for e in cluster.supervisor.events))
     print("| fault | turns sent | failed | slowest turn | back after | answering after "
           "| lost / duplicated messages |\n|---|---|---|---|---|---|---|")
@@ -481,6 +488,8 @@ def test_soak_through_crashes(cluster):
         print(f"| {row['fault']} | {row['sent']} | {row['failed']} | {row['slowest_s']:.1f} s "
               f"| {row['back_s']:.1f} s | {row['answering_s']:.1f} s "
               f"| {row['lost']} / {row['duplicated']} |")
+    for outcome in failed:
+        print(f"failed: {outcome.error[:160]}")
     emergencies = [o for fault in faults for o in fault.emergencies]
     recorded = urgent_cases(cluster, [o.sender for o in emergencies])
     for row, fault in zip(rows, faults, strict=True):
@@ -515,6 +524,24 @@ def test_rasa_http_api_and_action_servers_are_not_exposed(cluster):
     # The replicas themselves still answer their probes.
     with urllib.request.urlopen(cluster.rasa_urls[0] + "/webhooks/health/", timeout=10) as ok:
         assert ok.status == 200
+
+
+def test_nginx_replaces_a_clients_request_id(cluster):
+    import urllib.request
+
+    # A client's X-Request-ID would make its second "Hello!" a replay of the first (answered
+    # from the store, stored once); nginx's own id makes it a new turn.
+    sender = f"request-id-{uuid.uuid4().hex}"
+    for _ in range(2):
+        request = urllib.request.Request(
+            cluster.url + "/webhooks/rest/webhook",
+            data=json.dumps({"sender": sender, "message": "Hello!"}).encode(),
+            headers={"Content-Type": "application/json", "X-Request-ID": "f" * 32})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            assert [m.get("text") for m in json.load(response)] == [
+                get_resources().message("greet")]
+    assert user_messages(cluster.tracker_db_url, [sender], prefix="request-id")[sender] == [
+        "Hello!", "Hello!"]
 
 
 def test_oversized_chat_message_is_refused_by_nginx(cluster):

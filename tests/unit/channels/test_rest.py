@@ -56,3 +56,19 @@ async def test_the_sender_is_stored_in_the_rest_namespace(sender):
     request = StubRequest(json.dumps({"sender": sender, "message": "hi"}).encode())
     assert checked_body(request) is None
     assert await ClinicRestInput()._extract_sender(request) == f"rest:{sender}"
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"),  # nginx's form
+    (None, None),
+    ("", None),
+    ("short", None),
+    ("x" * 65, None),
+    ("a b c d e f g h", None),
+    ("<script>alert(1)</script>", None),
+])
+def test_only_a_plain_request_id_becomes_the_message_id(header, expected):
+    from channels.rest import request_id
+
+    headers = {} if header is None else {"X-Request-ID": header}
+    assert request_id(SimpleNamespace(headers=headers)) == expected
