@@ -73,8 +73,10 @@ def debug_line(tracker: Any, answers: Mapping[str, Any], previous_events: int) -
     """
     from rasa.shared.core.events import ActionExecuted, SlotSet
 
-    events = list(tracker.events)
-    turn = _turn_events(events[previous_events:]) if tracker is not None else None
+    # No tracker yet: the first message was an emergency, answered by the reply guard before
+    # its turn was stored.
+    events = list(tracker.events) if tracker is not None else []
+    turn = _turn_events(events[previous_events:])
     if not turn:
         # The reply guard answered without the model: too long, or a failure (see the log).
         return "[debug] not processed by the model: reply from the reply guard (see the log)"

@@ -66,6 +66,11 @@ def test_turn_the_model_never_saw_says_the_guard_replied():
         "[debug] not processed by the model")
 
 
+def test_a_first_message_answered_before_its_turn_was_stored_gets_a_debug_line():
+    # An emergency as the conversation's first message: the guard answers before the store has it.
+    assert debug_line(None, {}, 0).startswith("[debug] not processed by the model")
+
+
 def test_debug_switch():
     assert debug_enabled({"STAFF_SHELL_DEBUG": "1"})
     assert not debug_enabled({"STAFF_SHELL_DEBUG": ""})
