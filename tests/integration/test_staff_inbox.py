@@ -287,6 +287,12 @@ def test_search_filters_and_closed_cases(server):
     assert listed(q="quinn", status="all", urgency="routine") == {found.reference}
     assert closed.reference in listed(status="closed")
     assert found.reference not in listed(urgency="urgent")
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    _, _, body = call(base + "/api/escalations?q=quinn&status=closed&urgency=urgent",
+                      headers=auth)
+    [listed_case] = json.loads(body)["escalations"]
+    assert listed_case["reference"] == closed.reference and listed_case["is_test"] is False
+    assert call(base + "/api/escalations?urgency=soon", headers=auth)[0] == 400
 
 
 def test_notes_and_assignee_need_csrf_and_are_audited(server):
