@@ -70,7 +70,7 @@ def test_staff_pages_are_styled_without_csp_violations(webapp):
         page.get_by_label("User name").fill("nurse.kim")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", level=1)).to_have_text("Escalations")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Open escalations")
         header = page.locator("header")
         # The colours come from /staff/static/staff.css: the stylesheet was loaded and applied.
         expect(header).to_have_css("background-color", "rgb(29, 78, 137)")
@@ -90,7 +90,7 @@ def signed_in_page(browser, base, **context):
     page.get_by_label("User name").fill("nurse.kim")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Escalations")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open escalations")
     return page
 
 
@@ -128,5 +128,6 @@ def test_inbox_fits_a_phone_and_search_and_filters_work(webapp):
         page.get_by_label("Status").select_option("closed")
         page.get_by_role("button", name="Show").click()
         expect(rows).to_have_count(0)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Closed escalations")
         expect(page.get_by_text("No cases.")).to_be_visible()
         browser.close()
