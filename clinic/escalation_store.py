@@ -55,6 +55,7 @@ DEFAULT_URGENT_WINDOW_MINUTES = 60
 TEST_CHANNELS = frozenset({"cmdline"})
 #: Set to 1 in a process (test runs) to flag every case it creates as a test.
 TEST_TRAFFIC_ENV = "ESCALATION_TEST_TRAFFIC"
+#: The longest staff note kept (the notes field's maxlength).
 NOTES_MAX = 4000
 
 metadata = sa.MetaData()
