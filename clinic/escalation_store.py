@@ -13,6 +13,11 @@ hold across processes (action servers, Rasa replicas, the outbox) without a lock
 The conversation id (for the widget, the session id that is the conversation's credential)
 never leaves the store: the staff API and the webhook get `case_id`, a random id shared by the
 cases of one conversation.
+
+Cases from the staff shell (channel `cmdline`) and from test runs (`ESCALATION_TEST_TRAFFIC=1`
+in the creating process) are flagged `is_test`: the inbox shows them apart, the reports leave
+them out, and staff can close them in bulk. Staff notes and the assignee are part of the case;
+every change of a case is audited (`_record_change`).
 """
 
 from __future__ import annotations
@@ -46,6 +51,12 @@ RETRY_LOOP_GRACE = dt.timedelta(seconds=60)
 URGENT_WINDOW_ENV = "ESCALATION_URGENT_WINDOW_MINUTES"
 #: Later emergencies of a conversation join its open urgent case for this long after it opened.
 DEFAULT_URGENT_WINDOW_MINUTES = 60
+#: Channels whose cases are tests, never a parent: the staff shell.
+TEST_CHANNELS = frozenset({"cmdline"})
+#: Set to 1 in a process (test runs) to flag every case it creates as a test.
+TEST_TRAFFIC_ENV = "ESCALATION_TEST_TRAFFIC"
+#: The longest staff note kept (the notes field's maxlength).
+NOTES_MAX = 4000
 
 metadata = sa.MetaData()
 
@@ -76,10 +87,15 @@ escalations = sa.Table(
     # "<channel>|<conversation id>" while the case is an open urgent case later emergencies of
     # the conversation are appended to; unique, so two processes cannot both open one.
     sa.Column("merge_key", sa.String(300), unique=True),
+    sa.Column("notes", sa.Text),
+    sa.Column("assigned_to", sa.String(100)),
+    sa.Column("is_test", sa.Boolean, nullable=False, default=False),
 )
 
 #: Columns added after the first release, with their DDL type (added to older databases).
-_LATER_COLUMNS = {"case_id": "VARCHAR(32)", "merge_key": "VARCHAR(300)"}
+_LATER_COLUMNS = {"case_id": "VARCHAR(32)", "merge_key": "VARCHAR(300)", "notes": "TEXT",
+                  "assigned_to": "VARCHAR(100)",
+                  "is_test": "BOOLEAN NOT NULL DEFAULT FALSE"}
 
 audit_log = sa.Table(
     "escalation_audit",
@@ -115,6 +131,9 @@ class Escalation:
     notification_error: Optional[str]
     next_notification_at: Optional[dt.datetime]
     case_id: str = ""
+    notes: str = ""
+    assigned_to: Optional[str] = None
+    is_test: bool = False
 
     def payload(self) -> Dict[str, Any]:
         """JSON-ready form (for the staff API and the notification webhook).
@@ -217,11 +236,22 @@ def _add_later_columns(engine: Engine) -> None:
                                    "ix_escalations_merge_key ON escalations (merge_key)"))
 
 
+def is_test_traffic(channel: str, environ: Optional[Dict[str, str]] = None) -> bool:
+    """Whether a case on `channel`, created by this process, is a test (shell or test run)."""
+    env = os.environ if environ is None else environ
+    return channel in TEST_CHANNELS or env.get(TEST_TRAFFIC_ENV, "") in ("1", "true")
+
+
 def _utc(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
     # SQLite gives naive datetimes back; everything stored here is UTC.
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
     return value
+
+
+def _real_cases() -> Any:
+    """The condition that leaves test cases out (of counts and reports)."""
+    return sa.or_(escalations.c.is_test.is_(False), escalations.c.is_test.is_(None))
 
 
 def _record_change(
@@ -287,6 +317,7 @@ class EscalationStore:
             "consent": consent, "transcript": json.dumps(list(transcript)),
             "status": "open", "notification_state": "pending", "notification_attempts": 0,
             "next_notification_at": now + RETRY_LOOP_GRACE, "merge_key": merge_key,
+            "is_test": is_test_traffic(channel),
         }
         # Two tries: a concurrent writer may open the urgent case between the look-up and the
         # insert (the unique merge key refuses the second); the retry then appends to it.
@@ -357,16 +388,85 @@ class EscalationStore:
             ).mappings().first()
         return self._from_row(row) if row else None
 
-    def list(self, statuses: Sequence[str] = ("open", "contacted")) -> List[Escalation]:
-        """Cases with the given statuses, urgent first, then oldest first."""
+    def list(
+        self,
+        statuses: Sequence[str] = ("open", "contacted"),
+        urgency: Optional[str] = None,
+        query: str = "",
+        tests: Optional[bool] = None,
+    ) -> List[Escalation]:
+        """Cases with the given statuses, urgent first, then oldest first.
+
+        `urgency` keeps one urgency; `query` matches part of the reference, parent's name or
+        contact (any case); `tests` True/False keeps only test / only real cases.
+        """
         urgent_first = sa.case((escalations.c.urgency == "urgent", 0), else_=1)
+        select = sa.select(escalations).where(escalations.c.status.in_(list(statuses)))
+        if urgency is not None:
+            select = select.where(escalations.c.urgency == urgency)
+        if tests is not None:
+            select = select.where(escalations.c.is_test.is_(True) if tests else _real_cases())
+        words = query.strip().lower()
+        if words:
+            escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            select = select.where(sa.or_(*(
+                sa.func.lower(sa.func.coalesce(column, "")).like(pattern, escape="\\")
+                for column in (escalations.c.reference, escalations.c.parent_name,
+                               escalations.c.contact))))
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select.order_by(urgent_first, escalations.c.created_at, escalations.c.id)
+            ).mappings().all()
+        return [self._from_row(row) for row in rows]
+
+    def conversation_cases(self, case: Escalation) -> List[Escalation]:
+        """The other cases of `case`'s conversation (same case id), oldest first."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(escalations)
-                .where(escalations.c.status.in_(list(statuses)))
-                .order_by(urgent_first, escalations.c.created_at, escalations.c.id)
+                .where(escalations.c.case_id == case.case_id, escalations.c.id != case.id)
+                .order_by(escalations.c.created_at, escalations.c.id)
             ).mappings().all()
         return [self._from_row(row) for row in rows]
+
+    def _change(
+        self, reference: str, changes: Dict[str, Any], actor: str, change: str,
+        now: Optional[dt.datetime] = None,
+    ) -> Escalation:
+        """Updates one case and records who changed what, when (one transaction)."""
+        current = self.get(reference)
+        if current is None:
+            raise KeyError(reference)
+        now = now or dt.datetime.now(dt.timezone.utc)
+        with self.engine.begin() as connection:
+            connection.execute(
+                escalations.update().where(escalations.c.id == current.id).values(**changes)
+            )
+            _record_change(connection, current.id, now, actor[:100], change[:200])
+        updated = self.get(reference)
+        assert updated is not None
+        return updated
+
+    def set_notes(self, reference: str, notes: str, actor: str) -> Escalation:
+        """Replaces the staff notes of a case (the audit says that they changed, not what)."""
+        text = notes.strip()[:NOTES_MAX]
+        return self._change(reference, {"notes": text or None}, actor,
+                            f"notes {'updated' if text else 'cleared'} ({len(text)} characters)")
+
+    def assign(self, reference: str, assignee: Optional[str], actor: str) -> Escalation:
+        """Assigns a case to a staff member (None: nobody)."""
+        name = (assignee or "").strip()[:100] or None
+        return self._change(reference, {"assigned_to": name}, actor,
+                            f"assigned to {name}" if name else "unassigned")
+
+    def close_tests(self, actor: str, now: Optional[dt.datetime] = None) -> int:
+        """Closes every open or contacted test case (each change audited); returns how many."""
+        cases = self.list(("open", "contacted"), tests=True)
+        for case in cases:
+            self._change(case.reference, {"status": "closed", "merge_key": None}, actor,
+                         f"status {case.status} -> closed (test cases closed in bulk)", now)
+        return len(cases)
 
     def set_status(
         self, reference: str, status: str, actor: str, now: Optional[dt.datetime] = None
@@ -377,20 +477,12 @@ class EscalationStore:
         current = self.get(reference)
         if current is None:
             raise KeyError(reference)
-        now = now or dt.datetime.now(dt.timezone.utc)
-        with self.engine.begin() as connection:
-            # A case staff have picked up takes no more emergencies: a new one is a new case.
-            changes: Dict[str, Any] = {"status": status}
-            if status != "open":
-                changes["merge_key"] = None
-            connection.execute(
-                escalations.update().where(escalations.c.id == current.id).values(**changes)
-            )
-            change = f"status {current.status} -> {status}"
-            _record_change(connection, current.id, now, actor, change)
-        updated = self.get(reference)
-        assert updated is not None
-        return updated
+        # A case staff have picked up takes no more emergencies: a new one is a new case.
+        changes: Dict[str, Any] = {"status": status}
+        if status != "open":
+            changes["merge_key"] = None
+        return self._change(reference, changes, actor, f"status {current.status} -> {status}",
+                            now)
 
     def audit(self, reference: str) -> List[AuditEntry]:
         """The change history of a case, oldest first."""
@@ -410,7 +502,8 @@ class EscalationStore:
             rows = connection.execute(
                 sa.select(escalations.c.reference, escalations.c.created_at,
                           escalations.c.urgency, escalations.c.reason, escalations.c.question)
-                .where(escalations.c.question.is_not(None), escalations.c.question != "")
+                .where(escalations.c.question.is_not(None), escalations.c.question != "",
+                       _real_cases())
                 .order_by(escalations.c.created_at.desc(), escalations.c.id.desc())
             ).all()
         return [EscalatedQuestion(reference=r.reference, created_at=_utc(r.created_at),  # type: ignore[arg-type]
@@ -423,6 +516,7 @@ class EscalationStore:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(escalations.c.reason, count.label("n"))
+                .where(_real_cases())
                 .group_by(escalations.c.reason)
                 .order_by(sa.desc("n"), escalations.c.reason)
             ).all()
@@ -505,4 +599,7 @@ class EscalationStore:
             next_notification_at=_utc(row["next_notification_at"]),
             # Cases stored before case ids existed: their reference links nothing else.
             case_id=row["case_id"] or row["reference"],
+            notes=row["notes"] or "",
+            assigned_to=row["assigned_to"],
+            is_test=bool(row["is_test"]),
         )

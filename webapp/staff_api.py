@@ -8,7 +8,7 @@ from typing import Any, Awaitable, Callable
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
-from clinic.escalation_store import STATUSES
+from clinic.escalation_store import STATUSES, URGENCIES
 
 staff_api = Blueprint("staff_api", url_prefix="/api")
 
@@ -31,11 +31,17 @@ def token_required(handler: Handler) -> Handler:
 @staff_api.get("/escalations")
 @token_required
 async def list_escalations(request: Request) -> HTTPResponse:
-    """Open and contacted cases, urgent first (`?status=closed` for others)."""
+    """Open and contacted cases, urgent first (`?status=closed` for others).
+
+    `?urgency=urgent` keeps one urgency, `?q=` searches reference, name and contact.
+    """
     statuses = request.args.getlist("status") or ["open", "contacted"]
     if any(status not in STATUSES for status in statuses):
         return response.json({"error": f"status must be one of {list(STATUSES)}"}, status=400)
-    cases = request.app.ctx.store.list(statuses)
+    urgency = request.args.get("urgency") or None
+    if urgency is not None and urgency not in URGENCIES:
+        return response.json({"error": f"urgency must be one of {list(URGENCIES)}"}, status=400)
+    cases = request.app.ctx.store.list(statuses, urgency, (request.args.get("q") or "")[:200])
     return response.json({"escalations": [case.payload() for case in cases]})
 
 

@@ -1,15 +1,21 @@
-"""Staff inbox (HTML): sign in, open escalations urgent first, transcript, status changes."""
+"""Staff inbox (HTML): sign in, cases urgent first, search and filters, one case's page.
+
+A case page shows the conversation's other cases, the contact details the parent shared with
+consent, the transcript, status, notes and assignee (each change audited and CSRF-protected).
+Test cases (staff shell, test runs) are listed apart and can be closed in bulk.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any, Optional
+from typing import Any, Optional, Sequence, Tuple
 
 from sanic import Blueprint, Request, Sanic, response
 from sanic.response import HTTPResponse
 
-from clinic.escalation_store import STATUSES
+from clinic.escalation_store import STATUSES, URGENCIES, Escalation
+from webapp.labels import FILTERS, time_zone_name
 from webapp.rate_limit import client_address
 from webapp.staff_auth import (
     FAILURE_WINDOW_SECONDS,
@@ -42,6 +48,7 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
 async def load_stylesheet(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
     """Reads the staff pages' stylesheet once per process (like the widget's files)."""
     app.ctx.staff_css = (STATIC_DIR / "staff.css").read_text(encoding="utf-8")
+    app.ctx.templates.filters.update(FILTERS)
 
 
 @staff_inbox.get("/static/staff.css")
@@ -116,37 +123,76 @@ async def logout(request: Request) -> HTTPResponse:
     return response.redirect("/staff/login")
 
 
+#: The inbox's status filter: its value -> the statuses it shows.
+STATUS_FILTERS = {"active": ("open", "contacted"), "open": ("open",),
+                  "contacted": ("contacted",), "closed": ("closed",), "all": STATUSES}
+
+
+def shared_details(case: Escalation, linked: Sequence[Escalation]) -> Optional[Escalation]:
+    """The case whose name and contact staff may use.
+
+    This case, else the newest linked case of the conversation where the parent gave them
+    with consent (an urgent case asks for none).
+    """
+    for candidate in [case, *reversed(list(linked))]:
+        if candidate.consent and (candidate.parent_name or candidate.contact):
+            return candidate
+    return None
+
+
 @staff_inbox.get("/")
 async def inbox(request: Request) -> HTTPResponse:
-    """Open and contacted escalations, urgent first."""
+    """Cases urgent first: searched and filtered; test cases apart."""
     session = current_session(request)
     if session is None:
         return response.redirect("/staff/login")
-    cases = request.app.ctx.store.list()
-    return render(request, "inbox.html", session=session, cases=cases)
+    status = request.args.get("status", "active")
+    status = status if status in STATUS_FILTERS else "active"
+    urgency = request.args.get("urgency", "")
+    urgency = urgency if urgency in URGENCIES else ""
+    query = request.args.get("q", "")[:200]
+    store = request.app.ctx.store
+    cases = store.list(STATUS_FILTERS[status], urgency or None, query, tests=False)
+    tests = store.list(STATUS_FILTERS["active"], tests=True)
+    return render(request, "inbox.html", session=session, cases=cases, tests=tests,
+                  status_filter=status, statuses=list(STATUS_FILTERS), urgency=urgency,
+                  urgencies=URGENCIES, query=query, time_zone=time_zone_name(),
+                  notification_on=request.app.ctx.notifier.enabled)
 
 
 @staff_inbox.get("/escalations/<reference:str>")
 async def case(request: Request, reference: str) -> HTTPResponse:
-    """One escalation: details, transcript, history and the status form."""
+    """One escalation: details, linked cases, transcript, history and the forms."""
     session = current_session(request)
     if session is None:
         return response.redirect("/staff/login")
-    found = request.app.ctx.store.get(reference)
+    store = request.app.ctx.store
+    found = store.get(reference)
     if found is None:
         return render(request, "not_found.html", status=404, session=session)
+    linked = store.conversation_cases(found)
     return render(request, "case.html", session=session, case=found, statuses=STATUSES,
-                  audit=request.app.ctx.store.audit(reference))
+                  audit=store.audit(reference), linked=linked,
+                  details=shared_details(found, linked), staff=sorted(request.app.ctx.auth.users),
+                  time_zone=time_zone_name(), notification_on=request.app.ctx.notifier.enabled)
+
+
+def _checked_form(request: Request) -> Tuple[Optional[Session], Optional[HTTPResponse]]:
+    """The session of a state-changing form, or the response that refuses it."""
+    session = current_session(request)
+    if session is None:
+        return None, response.redirect("/staff/login")
+    if not csrf_ok(request, session):
+        return None, response.text("Invalid form token, please reload the page.", 403)
+    return session, None
 
 
 @staff_inbox.post("/escalations/<reference:str>/status")
 async def change_status(request: Request, reference: str) -> HTTPResponse:
     """Changes a case's status; the change is recorded with who and when."""
-    session = current_session(request)
+    session, refused = _checked_form(request)
     if session is None:
-        return response.redirect("/staff/login")
-    if not csrf_ok(request, session):
-        return response.text("Invalid form token, please reload the page.", 403)
+        return refused  # type: ignore[return-value]
     status = request.form.get("status", "")
     if status not in STATUSES:
         return response.text("Unknown status.", 400)
@@ -155,3 +201,43 @@ async def change_status(request: Request, reference: str) -> HTTPResponse:
     except KeyError:
         return render(request, "not_found.html", status=404, session=session)
     return response.redirect(f"/staff/escalations/{reference}")
+
+
+@staff_inbox.post("/escalations/<reference:str>/notes")
+async def change_notes(request: Request, reference: str) -> HTTPResponse:
+    """Saves a case's staff notes (audited)."""
+    session, refused = _checked_form(request)
+    if session is None:
+        return refused  # type: ignore[return-value]
+    try:
+        request.app.ctx.store.set_notes(reference, request.form.get("notes", ""),
+                                        actor=session.user)
+    except KeyError:
+        return render(request, "not_found.html", status=404, session=session)
+    return response.redirect(f"/staff/escalations/{reference}")
+
+
+@staff_inbox.post("/escalations/<reference:str>/assign")
+async def change_assignee(request: Request, reference: str) -> HTTPResponse:
+    """Assigns a case to a staff member with an account, or to nobody (audited)."""
+    session, refused = _checked_form(request)
+    if session is None:
+        return refused  # type: ignore[return-value]
+    assignee = request.form.get("assignee", "")
+    if assignee and assignee not in request.app.ctx.auth.users:
+        return response.text("Unknown staff member.", 400)
+    try:
+        request.app.ctx.store.assign(reference, assignee or None, actor=session.user)
+    except KeyError:
+        return render(request, "not_found.html", status=404, session=session)
+    return response.redirect(f"/staff/escalations/{reference}")
+
+
+@staff_inbox.post("/tests/close")
+async def close_tests(request: Request) -> HTTPResponse:
+    """Closes every open test case at once (each closing audited)."""
+    session, refused = _checked_form(request)
+    if session is None:
+        return refused  # type: ignore[return-value]
+    request.app.ctx.store.close_tests(actor=session.user)
+    return response.redirect("/staff/")

@@ -13,6 +13,7 @@ import pytest
 from clinic.escalation_store import EscalationStore
 from clinic.local_services import free_port
 from clinic.paths import PROJECT_ROOT
+from tests.browser.test_widget import shot
 from webapp.staff_auth import hash_password
 
 pytest.importorskip("playwright")
@@ -48,6 +49,10 @@ def webapp(tmp_path_factory):
     store = EscalationStore(db_url)
     store.create(channel="rest", conversation_id="c", urgency="urgent", reason="emergency: x",
                  transcript=[], question="<script>alert(1)</script> breathing", consent=False)
+    for number, name in enumerate(("Morgan Whitaker-Fairweather", "Robin Ashdown")):
+        store.create(channel="socketio", conversation_id=f"family-{number}", urgency="routine",
+                     reason="request_human", transcript=[], parent_name=name,
+                     contact=f"{name.split()[0].lower()}@example.org", consent=True)
     yield base
     store.dispose()
     process.terminate()
@@ -77,3 +82,52 @@ def test_staff_pages_are_styled_without_csp_violations(webapp):
         browser.close()
     assert not [text for text in console if "Content Security Policy" in text], console
     assert dialogs == []
+
+
+def signed_in_page(browser, base, **context):
+    page = browser.new_page(**context)
+    page.goto(base + "/staff/login")
+    page.get_by_label("User name").fill("nurse.kim")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open escalations")
+    return page
+
+
+def page_scrolls_sideways(page):
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def test_inbox_fits_a_phone_and_search_and_filters_work(webapp):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = signed_in_page(browser, webapp, viewport={"width": 390, "height": 844})
+        rows = page.locator("table.cases tbody tr")
+        expect(rows).to_have_count(3)
+        # The 8-column table made the page 904 px wide here: it scrolled sideways.
+        assert not page_scrolls_sideways(page)
+        expect(page.get_by_text("Asked for a person").first).to_be_visible()
+        shot(page, "20-staff-inbox-phone")
+
+        page.get_by_label("Search (reference, name or contact)").fill("whitaker")
+        page.get_by_role("button", name="Show").click()
+        expect(rows).to_have_count(1)
+        expect(page.locator(".count")).to_contain_text("1 case")
+        rows.first.get_by_role("link").click()
+        expect(page.get_by_text("Morgan Whitaker-Fairweather")).to_be_visible()
+        assert not page_scrolls_sideways(page)
+        shot(page, "21-staff-case-phone")
+        page.go_back()
+
+        page.get_by_label("Search (reference, name or contact)").fill("")
+        page.get_by_label("Urgency").select_option("urgent")
+        page.get_by_role("button", name="Show").click()
+        expect(rows).to_have_count(1)
+        expect(rows.first.locator(".urgent")).to_be_visible()
+        page.get_by_label("Urgency").select_option("")
+        page.get_by_label("Status").select_option("closed")
+        page.get_by_role("button", name="Show").click()
+        expect(rows).to_have_count(0)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Closed escalations")
+        expect(page.get_by_text("No cases.")).to_be_visible()
+        browser.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
@@ -231,6 +232,139 @@ def test_logout_ends_the_session(server):
     call(base + "/staff/logout", {"csrf": csrf}, session)
     status, _, _ = call(base + "/staff/", headers=session)
     assert status == 302
+
+
+# ------------------------------------------------------------------ working the inbox (issue 15)
+
+def page_csrf(base, session, path="/staff/"):
+    _, _, page = call(base + path, headers=session)
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def test_urgent_case_shows_the_consented_contact_and_links_the_conversations_cases(server):
+    base, store = server
+    routine = store.create(channel="socketio", conversation_id="family-6", urgency="routine",
+                           reason="request_human", transcript=[], parent_name="Jordan Reyes",
+                           contact="+1 555 0100 606", child_age="6 years", consent=True)
+    urgent = store.create(channel="socketio", conversation_id="family-6", urgency="urgent",
+                          reason="emergency: breathing", transcript=[])
+    unlinked = store.create(channel="socketio", conversation_id="other-6", urgency="routine",
+                            reason="request", transcript=[], parent_name="Not Shared",
+                            contact="+1 555 0100 999", consent=False)
+    session = login(base)
+    _, _, body = call(base + f"/staff/escalations/{urgent.reference}", headers=session)
+    assert "Jordan Reyes" in body and "+1 555 0100 606" in body
+    assert f'href="/staff/escalations/{routine.reference}"' in body
+    _, _, body = call(base + f"/staff/escalations/{routine.reference}", headers=session)
+    assert f'href="/staff/escalations/{urgent.reference}"' in body
+    assert unlinked.reference not in body
+    # Details given without consent are never shown.
+    _, _, body = call(base + f"/staff/escalations/{unlinked.reference}", headers=session)
+    assert "Not Shared" not in body and "0100 999" not in body
+
+
+def test_search_filters_and_closed_cases(server):
+    base, store = server
+    found = store.create(channel="rest", conversation_id="search-7", urgency="routine",
+                         reason="request", transcript=[], parent_name="Quinn Zebedee",
+                         contact="quinn@example.org", consent=True)
+    closed = store.create(channel="rest", conversation_id="search-7b", urgency="urgent",
+                          reason="emergency", transcript=[], parent_name="Quinn Closed",
+                          contact="+1 555 0100 777", consent=True)
+    store.set_status(closed.reference, "closed", actor="dr.lee")
+    session = login(base)
+
+    def listed(**query):
+        _, _, body = call(base + "/staff/?" + urllib.parse.urlencode(query), headers=session)
+        return set(re.findall(r'href="/staff/escalations/([^"]+)"', body))
+
+    assert listed(q="zebedee") == {found.reference}
+    assert listed(q="QUINN@EXAMPLE") == {found.reference}
+    assert listed(q=found.reference) == {found.reference}
+    assert listed(q="quinn") == {found.reference}  # the closed one is not open
+    assert listed(q="quinn", status="closed") == {closed.reference}
+    assert listed(q="0100 777", status="all") == {closed.reference}
+    assert listed(q="quinn", status="all", urgency="routine") == {found.reference}
+    assert closed.reference in listed(status="closed")
+    assert found.reference not in listed(urgency="urgent")
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    _, _, body = call(base + "/api/escalations?q=quinn&status=closed&urgency=urgent",
+                      headers=auth)
+    [listed_case] = json.loads(body)["escalations"]
+    assert listed_case["reference"] == closed.reference and listed_case["is_test"] is False
+    assert call(base + "/api/escalations?urgency=soon", headers=auth)[0] == 400
+
+
+def test_notes_and_assignee_need_csrf_and_are_audited(server):
+    base, store = server
+    case = new_case(store)
+    session = login(base)
+    csrf = page_csrf(base, session, f"/staff/escalations/{case.reference}")
+    notes_url = base + f"/staff/escalations/{case.reference}/notes"
+    assign_url = base + f"/staff/escalations/{case.reference}/assign"
+    assert call(notes_url, {"notes": "forged", "csrf": "forged"}, session)[0] == 403
+    assert call(assign_url, {"assignee": "dr.lee", "csrf": "forged"}, session)[0] == 403
+    assert call(assign_url, {"assignee": "intruder", "csrf": csrf}, session)[0] == 400
+    assert call(notes_url, {"notes": "Call <after> 3pm", "csrf": csrf}, session)[0] == 302
+    assert call(assign_url, {"assignee": "dr.lee", "csrf": csrf}, session)[0] == 302
+    updated = store.get(case.reference)
+    assert (updated.notes, updated.assigned_to) == ("Call <after> 3pm", "dr.lee")
+    assert [(e.actor, e.change) for e in store.audit(case.reference)][1:] == [
+        ("nurse.kim", "notes updated (16 characters)"), ("nurse.kim", "assigned to dr.lee")]
+    _, _, body = call(base + f"/staff/escalations/{case.reference}", headers=session)
+    assert "Call &lt;after&gt; 3pm</textarea>" in body
+    _, _, body = call(base + "/staff/", headers=session)
+    row = body[body.index(case.reference):].split("</tr>")[0]
+    assert "dr.lee" in row
+
+
+def test_local_time_readable_labels_and_button_titles(server):
+    base, store = server
+    # 14:05 UTC is 09:05 in New York (settings/clinic.yml: America/New_York) in December.
+    case = store.create(channel="socketio", conversation_id="labels-7", urgency="routine",
+                        reason="request_human", consent=True, parent_name="Lee",
+                        transcript=[{"speaker": "bot", "text": "Shall I pass this on?"},
+                                    {"speaker": "user", "text": "/affirm"}],
+                        now=dt.datetime(2026, 12, 2, 14, 5, tzinfo=dt.timezone.utc))
+    session = login(base)
+    _, _, body = call(base + "/staff/", headers=session)
+    row = body[body.index(case.reference):].split("</tr>")[0]
+    assert "2026-12-02 09:05" in row and "14:05" not in row
+    assert "Web chat" in row and "socketio" not in row
+    assert "Asked for a person" in row and "request_human" not in row
+    assert "Notification: not configured" in body
+    assert "America/New_York" in body
+    _, _, body = call(base + f"/staff/escalations/{case.reference}", headers=session)
+    assert "Yes, please" in body and "/affirm" not in body
+    assert "2026-12-02 09:05" in body and "not configured" in body
+
+
+def test_test_cases_are_apart_uncounted_and_closed_in_bulk(server):
+    base, store = server
+    real = store.create(channel="socketio", conversation_id="real-8", urgency="urgent",
+                        reason="emergency: seizure", transcript=[])
+    shell = [store.create(channel="cmdline", conversation_id=f"shell-8-{n}", urgency="urgent",
+                          reason="emergency: seizure", transcript=[]) for n in range(2)]
+    session = login(base)
+    _, _, body = call(base + "/staff/", headers=session)
+    real_part, _, test_part = body.partition("Test cases")
+    assert real.reference in real_part
+    assert all(c.reference in test_part and c.reference not in real_part for c in shell)
+    _, _, body = call(base + f"/staff/escalations/{shell[0].reference}", headers=session)
+    assert "Staff shell (test)" in body
+    assert dict(store.reason_counts()).get("emergency: seizure") == 1
+
+    url = base + "/staff/tests/close"
+    assert call(url, {"csrf": "forged"}, session)[0] == 403
+    assert all(store.get(c.reference).status == "open" for c in shell)
+    status, headers, _ = call(url, {"csrf": page_csrf(base, session)}, session)
+    assert status == 302 and headers["Location"] == "/staff/"
+    assert all(store.get(c.reference).status == "closed" for c in shell)
+    assert store.get(real.reference).status == "open"
+    assert [(e.actor, e.change) for e in store.audit(shell[1].reference)][-1] == \
+        ("nurse.kim", "status open -> closed (test cases closed in bulk)")
+    _, _, body = call(base + "/staff/", headers=session)
+    assert "Test cases" not in body and real.reference in body
 
 
 # ------------------------------------------------------------------ sign-in limits and timing

@@ -167,3 +167,20 @@ def test_ctrl_c_stops_cleanly(shell, env):
         assert noise not in shell.screen
     assert "Task was destroyed" not in Path(env["SHELL_LOG"]).read_text()
     assert session_pids(shell) == []
+
+
+def test_cases_from_the_shell_are_test_cases(shell, env):
+    from clinic.escalation_store import EscalationStore
+
+    # Not the conversation's first message: a first-message emergency stops the shell when
+    # the guard answers before the turn is stored (no tracker yet; channels/staff_shell.py).
+    say(shell, "does it hurt?")
+    say(shell, "my son had his injection yesterday and now he can't breathe")
+    store = EscalationStore(env["ESCALATION_DB_URL"])
+    try:
+        cases = store.list(("open", "contacted", "closed"))
+        assert cases and all(case.channel == "cmdline" and case.is_test for case in cases)
+        # Left out of the answer report's counts.
+        assert store.reason_counts() == []
+    finally:
+        store.dispose()

@@ -235,6 +235,9 @@ def test_an_older_database_gets_the_new_columns(tmp_path):
     try:
         [old] = store.list()
         assert old.case_id == "ESC-2026-000001"
+        assert (old.notes, old.assigned_to, old.is_test) == ("", None, False)
+        store.set_notes(old.reference, "called back", actor="nurse.kim")
+        assert store.get(old.reference).notes == "called back"
         assert store.create(**URGENT, transcript=[], now=AT).case_id
     finally:
         store.dispose()
@@ -253,3 +256,67 @@ def test_transcripts_seen_by_the_guard_and_the_late_action_server_merge_cleanly(
         merged = merge_transcripts(merged, view)
     assert merged == [first, emergency, second, emergency]
     assert merge_transcripts([user("a")], [user("b")]) == [user("a"), user("b")]
+
+
+def test_search_and_filters(store):
+    alex = create(store, parent_name="Alex Smith", contact="+1 555 0100 123")
+    sam = create(store, conversation_id="c2", parent_name="Sam 100%", contact="sam@example.com")
+    urgent = create(store, conversation_id="c3", urgency="urgent", parent_name=None,
+                    contact=None, consent=False)
+    store.set_status(sam.reference, "closed", actor="nurse.kim")
+
+    def refs(**filters):
+        return [case.reference for case in store.list(**filters)]
+
+    assert refs(query="smith") == [alex.reference]
+    assert refs(query="0100 1") == [alex.reference]
+    assert refs(query=urgent.reference.lower()) == [urgent.reference]
+    assert refs(query="SAM@") == []  # closed: not among the open and contacted
+    assert refs(statuses=("closed",), query="sam@") == [sam.reference]
+    assert refs(statuses=("closed",), query="100%") == [sam.reference]
+    assert refs(query="%") == []  # a wildcard is a character to find, not "anything"
+    assert refs(urgency="urgent") == [urgent.reference]
+    assert refs(urgency="routine") == [alex.reference]
+
+
+def test_notes_and_assignee_are_audited(store):
+    case = create(store)
+    store.set_notes(case.reference, "  Mother prefers mornings  ", actor="nurse.kim")
+    store.assign(case.reference, "dr.lee", actor="nurse.kim")
+    store.assign(case.reference, None, actor="dr.lee")
+    found = store.get(case.reference)
+    assert (found.notes, found.assigned_to) == ("Mother prefers mornings", None)
+    assert [(e.actor, e.change) for e in store.audit(case.reference)][1:] == [
+        ("nurse.kim", "notes updated (23 characters)"),
+        ("nurse.kim", "assigned to dr.lee"), ("dr.lee", "unassigned"),
+    ]
+    with pytest.raises(KeyError):
+        store.assign("ESC-0000-000000", "dr.lee", actor="x")
+
+
+def test_linked_cases_share_the_case_id(store):
+    routine = create(store, conversation_id="family")
+    urgent = create(store, conversation_id="family", urgency="urgent", consent=False,
+                    parent_name=None, contact=None)
+    other = create(store, conversation_id="another")
+    assert [c.reference for c in store.conversation_cases(urgent)] == [routine.reference]
+    assert other.reference not in [c.reference for c in store.conversation_cases(routine)]
+
+
+def test_shell_and_test_run_cases_are_tests_left_out_of_counts(store, monkeypatch):
+    monkeypatch.delenv("ESCALATION_TEST_TRAFFIC", raising=False)
+    real = create(store, reason="request_human", question="real question")
+    shell = create(store, channel="cmdline", reason="request_human", question="shell question")
+    monkeypatch.setenv("ESCALATION_TEST_TRAFFIC", "1")
+    run = create(store, channel="rest", conversation_id="t", urgency="urgent",
+                 reason="request_human", question="test run question")
+    assert (real.is_test, shell.is_test, run.is_test) == (False, True, True)
+    assert store.reason_counts() == [("request_human", 1)]
+    assert [q.question for q in store.questions()] == ["real question"]
+    assert [c.reference for c in store.list(tests=False)] == [real.reference]
+    assert store.close_tests(actor="nurse.kim") == 2
+    assert store.get(shell.reference).status == "closed"
+    assert store.get(real.reference).status == "open"
+    assert store.audit(run.reference)[-1].change == \
+        "status open -> closed (test cases closed in bulk)"
+    assert store.close_tests(actor="nurse.kim") == 0
