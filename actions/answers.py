@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.buttons import topic_buttons
+from clinic.buttons import topic_buttons
 from clinic.content import answer_id_for_intent
 from clinic.message_parts import PARTS_KEY
 from clinic.resources import Resources, get_resources

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.buttons import topic_buttons
+from clinic.buttons import topic_buttons
 from clinic.resources import get_resources
 
 logger = logging.getLogger(__name__)

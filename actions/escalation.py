@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.transcript import last_user_text, recent_transcript
+from clinic.buttons import yes_no_buttons
 from clinic.escalation_service import record_escalation
 from clinic.resources import get_resources
 
@@ -45,14 +46,6 @@ def normalise_contact(text: str) -> Optional[str]:
         return value
     return None
 
-
-def yes_no_buttons() -> List[Dict[str, str]]:
-    """Yes / no buttons with their vetted titles."""
-    resources = get_resources()
-    return [
-        {"title": resources.message("button_yes"), "payload": "/affirm"},
-        {"title": resources.message("button_no"), "payload": "/deny"},
-    ]
 
 
 class ActionOfferEscalation(Action):

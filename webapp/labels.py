@@ -9,8 +9,7 @@ import datetime as dt
 from functools import lru_cache
 from typing import Dict, Optional
 
-from actions.buttons import topic_buttons
-from actions.escalation import yes_no_buttons
+from clinic.buttons import topic_buttons, yes_no_buttons
 from clinic.resources import get_resources
 
 CHANNEL_LABELS: Dict[str, str] = {
