@@ -160,7 +160,7 @@ def test_reload_opens_at_the_newest_message(site, browser):
     """Issue 15 item 1: after a long conversation a reload shows the emergency alert."""
     resources = get_resources()
     answers = resources.content.answers
-    page = browser.new_page(viewport={"width": 1100, "height": 560})
+    page = browser.new_page(viewport={"width": 390, "height": 844})
     log = open_widget(page, site)
     for question, topic in (("does it hurt?", "pain"),
                             ("how long does the injection take?", "procedure_duration"),
