@@ -8,6 +8,9 @@ conversation) and passes messages of any size to the NLU pipeline. This subclass
 - issues session ids signed with an HMAC secret and replaces any id without a valid signature,
   and takes the conversation id of a message from the socket's confirmed session, never from
   the message itself;
+- ends a session on the widget's "Start again" (`session_end`): the socket gets a new id and
+  the old id is refused from then on (by this process), so the old conversation cannot be
+  resumed from a shared device;
 - wraps the handler in the reply guard (channels/reply_guard.py) like every project channel:
   messages over the size limit get a vetted "please send a shorter message" text (or the
   emergency message, if they carry emergency signs) and are not parsed, and a turn that produced
@@ -28,7 +31,7 @@ import inspect
 import logging
 import os
 import secrets
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Set, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
@@ -55,6 +58,11 @@ class SessionSigner:
     def __init__(self, secret: bytes) -> None:
         """Signs with `secret` (keep it the same across restarts to keep sessions)."""
         self._secret = secret
+        self._ended: Set[str] = set()
+
+    def end(self, session_id: str) -> None:
+        """Refuses `session_id` from now on ("Start again" in the widget)."""
+        self._ended.add(session_id)
 
     @classmethod
     def from_environment(cls, environ: Optional[Mapping[str, str]] = None) -> SessionSigner:
@@ -82,6 +90,8 @@ class SessionSigner:
     def verify(self, session_id: Any) -> bool:
         """Whether `session_id` was issued with this secret."""
         if not isinstance(session_id, str) or len(session_id) > 2 * _TOKEN_BYTES + 1 + 64:
+            return False
+        if session_id in self._ended:
             return False
         token, _, signature = session_id.partition(".")
         if len(token) != 2 * _TOKEN_BYTES or not signature:
@@ -187,15 +197,7 @@ class ClinicSocketIOInput(SocketIOInput):
         async def disconnect(sid: Text) -> None:
             connection_limit.forget(sid)
 
-        @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: Text, data: Any) -> None:
-            requested = data.get("session_id") if isinstance(data, dict) else None
-            if signer.verify(requested):
-                session_id = str(requested)
-            else:
-                if requested:
-                    logger.warning("widget session id without a valid signature: new session")
-                session_id = signer.issue()
+        async def confirm(sid: Text, session_id: str) -> None:
             await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
             if self.session_persistence:
                 # A coroutine in python-socketio >= 5.12 (Rasa's own channel forgets to await it).
@@ -203,6 +205,32 @@ class ClinicSocketIOInput(SocketIOInput):
                 if inspect.isawaitable(joined):
                     await joined
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: Text, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            if signer.verify(requested):
+                session_id = str(requested)
+            else:
+                if requested:
+                    logger.warning("widget session id not valid (or ended): new session")
+                session_id = signer.issue()
+            await confirm(sid, session_id)
+
+        @sio.on("session_end", namespace=namespace)
+        async def session_end(sid: Text, data: Any) -> None:
+            session = await sio.get_session(sid, namespace=namespace)
+            old = session.get("session_id")
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            if not old or requested != old:
+                logger.warning("widget session_end for another session id: ignored")
+                return
+            signer.end(old)
+            if self.session_persistence:
+                left = sio.leave_room(sid, old, namespace=namespace)
+                if inspect.isawaitable(left):
+                    await left
+            await confirm(sid, signer.issue())
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: Text, data: Any) -> None:

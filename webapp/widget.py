@@ -45,7 +45,12 @@ VOTE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 #: Texts the widget shows itself (labels and controls), all vetted in content/messages.yml.
 WIDGET_TEXTS = ("widget_open", "widget_title", "widget_close", "widget_input_label",
                 "widget_send", "widget_typing", "widget_helpful", "widget_helpful_yes",
-                "widget_helpful_no", "widget_helpful_thanks", "widget_offline")
+                "widget_helpful_no", "widget_helpful_thanks", "widget_offline", "widget_notice",
+                "widget_reconnecting", "widget_queued", "widget_retry", "widget_start_again",
+                "widget_chars_left", "widget_too_long", "widget_not_helpful", "widget_ask_again",
+                "widget_ask_clinician")
+#: Source URLs: written in the content file's `source` fields, in parentheses.
+SOURCE_URL = re.compile(r"https?://[^\s()]+")
 _SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
 
 
@@ -57,11 +62,29 @@ def rasa_server_url(environ: Optional[Dict[str, str]] = None) -> str:
     )
 
 
+def widget_links() -> Dict[str, Any]:
+    """The strings the widget turns into links: clinic numbers (settings) and source URLs.
+
+    The URLs come from the content file's `source` fields. Bot text is matched against these
+    exact strings, so nothing a parent types ever becomes a link.
+    """
+    resources = get_resources()
+    settings = resources.settings
+    phones = sorted({settings.phone, settings.urgent_phone, settings.emergency_number},
+                    key=len, reverse=True)
+    content = resources.content
+    entries = [*content.answers.values(), *content.variants.values(), *content.messages.values()]
+    urls = sorted({url.rstrip(".,;") for entry in entries
+                   for url in SOURCE_URL.findall(entry.source)}, key=len, reverse=True)
+    return {"phones": phones, "urls": urls}
+
+
 def widget_script(code: str) -> str:
-    """widget.js with its vetted texts filled in."""
+    """widget.js with its vetted texts and allowed links filled in."""
     resources = get_resources()
     texts = {name: resources.message(name) for name in WIDGET_TEXTS}
-    return code.replace("__WIDGET_TEXTS__", json.dumps(texts, ensure_ascii=False))
+    return (code.replace("__WIDGET_TEXTS__", json.dumps(texts, ensure_ascii=False))
+            .replace("__WIDGET_LINKS__", json.dumps(widget_links(), ensure_ascii=False)))
 
 
 @widget.before_server_start

@@ -10,12 +10,15 @@
   "use strict";
 
   const TEXTS = __WIDGET_TEXTS__;
+  // The only strings that become links: the clinic's numbers and the content file's source URLs.
+  const LINKS = __WIDGET_LINKS__;
   const script = document.currentScript;
   const assets = new URL(".", script.src).href; // the web app's /widget/ folder
   const appOrigin = new URL(script.src).origin;
   const data = script.dataset;
   const server = data.serverUrl || "http://127.0.0.1:5005";
   const MAX_CHARS = 1000;
+  const COUNTER_FROM = 900; // the counter appears this close to the limit
   const MAX_ENTRIES = 200;
   const KEY = "clinicWidget:" + server + ":";
   const TAB = Math.random().toString(36).slice(2);
@@ -45,9 +48,45 @@
     return node;
   }
 
+  function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  // Clinic numbers, source URLs (exact strings from the server) and case references.
+  const LINK_PATTERN = new RegExp([].concat(
+    LINKS.phones.map(escapeRegExp), LINKS.urls.map(escapeRegExp), ["ESC-\\d{4}-\\d+"]
+  ).join("|"), "g");
+
+  // Fills `node` with `text`, the clinic's numbers as tap-to-call links, source URLs as links
+  // and references unbroken. DOM APIs only: the text itself is never parsed as HTML.
+  function linkify(node, text) {
+    node.replaceChildren();
+    let last = 0;
+    for (const match of text.matchAll(LINK_PATTERN)) {
+      node.append(text.slice(last, match.index));
+      const found = match[0];
+      let part;
+      if (LINKS.phones.includes(found)) {
+        part = el("a", "cw-tel", found);
+        part.href = "tel:" + found.replace(/[^0-9+]/g, "");
+      } else if (LINKS.urls.includes(found)) {
+        part = el("a", "cw-link", found);
+        part.href = found;
+        part.target = "_blank";
+        part.rel = "noopener noreferrer";
+      } else {
+        part = el("span", "cw-ref", found);
+      }
+      node.append(part);
+      last = match.index + found.length;
+    }
+    node.append(text.slice(last));
+  }
+
   const stylesheet = el("link");
   stylesheet.rel = "stylesheet";
   stylesheet.href = assets + "widget.css";
+  // Until the styles load the log does not scroll; then it opens at the newest message.
+  stylesheet.addEventListener("load", function () { scrollToNewest(); });
   document.head.appendChild(stylesheet);
 
   const root = el("div", "cw-root");
@@ -77,7 +116,22 @@
   close.type = "button";
   close.setAttribute("aria-label", TEXTS.widget_close);
   close.appendChild(el("span", null, "\u00d7")).setAttribute("aria-hidden", "true");
-  header.append(heading, close);
+  const restart = el("button", "cw-restart", TEXTS.widget_start_again);
+  restart.type = "button";
+  const notice = el("p", "cw-notice", TEXTS.widget_notice);
+  linkify(notice, TEXTS.widget_notice);
+  header.append(heading, restart, close, notice);
+
+  // Connection state, above the log so it is never below the fold: "Reconnecting…" and, while
+  // the server cannot be reached, the notice with the clinic's and the emergency number.
+  const status = el("div", "cw-status");
+  status.hidden = true;
+  const statusText = el("p", "cw-status-text");
+  statusText.setAttribute("role", "status");
+  const offlineNote = el("p", "cw-offline");
+  offlineNote.setAttribute("role", "alert");
+  offlineNote.hidden = true;
+  status.append(statusText, offlineNote);
 
   const log = el("div", "cw-log");
   log.setAttribute("role", "log");
@@ -96,13 +150,18 @@
   const input = el("input", "cw-input");
   input.id = "cw-input";
   input.type = "text";
-  input.maxLength = MAX_CHARS;
+  // No maxLength: a pasted long text would be cut silently; the counter says what is too much.
   input.autocomplete = "off";
+  input.setAttribute("aria-describedby", "cw-counter");
   const send = el("button", "cw-send", TEXTS.widget_send);
   send.type = "submit";
-  form.append(label, input, send);
+  const counter = el("p", "cw-counter");
+  counter.id = "cw-counter";
+  counter.setAttribute("aria-live", "polite");
+  counter.hidden = true;
+  form.append(label, input, send, counter);
 
-  panel.append(header, log, typing, form);
+  panel.append(header, status, log, typing, form);
   root.append(panel, launcher);
   document.body.appendChild(root);
 
@@ -115,11 +174,20 @@
   let voteKey = load("vote", null);
   let socket = null;
   let confirmed = false;
-  const pending = [];
+  const pending = []; // {text, entry} not sent yet
+  const inFlight = []; // sent, no reply yet: sent again if the connection drops first
 
   function persist() {
     transcript = transcript.slice(-MAX_ENTRIES);
-    save("transcript", transcript);
+    save("transcript", transcript.map(function (entry) {
+      const copy = Object.assign({}, entry);
+      delete copy.node; // the rendered element is not stored
+      return copy;
+    }));
+  }
+
+  function scrollToNewest() {
+    log.scrollTop = log.scrollHeight;
   }
 
   function newVoteKey() {
@@ -157,16 +225,49 @@
         }).catch(function () { /* feedback is optional */ });
         const thanks = el("p", "cw-feedback-thanks", TEXTS.widget_helpful_thanks);
         box.replaceWith(thanks);
-        input.focus();
+        if (helpful) {
+          input.focus();
+        } else {
+          add(notHelpfulOffer(), true);
+          log.querySelector(".cw-msg:last-child .cw-choice").focus();
+        }
       });
       box.appendChild(button);
     }
     container.appendChild(box);
   }
 
+  // After a "No" vote: ask again in other words, or ask for a clinician (the bot's own
+  // "request a person" path, which offers the contact form).
+  function notHelpfulOffer() {
+    return { from: "bot", text: TEXTS.widget_not_helpful, buttons: [
+      { title: TEXTS.widget_ask_again, payload: "" },
+      { title: TEXTS.widget_ask_clinician, payload: "/request_human" },
+    ] };
+  }
+
+  function markQueued(entry, item) {
+    const old = item.querySelector(".cw-queued");
+    if (old) old.remove();
+    if (!entry.queued) return;
+    const note = el("p", "cw-queued", TEXTS.widget_queued + " ");
+    const retry = el("button", "cw-retry", TEXTS.widget_retry);
+    retry.type = "button";
+    retry.addEventListener("click", function () {
+      if (socket && !socket.connected) socket.connect();
+      input.focus();
+    });
+    note.appendChild(retry);
+    item.appendChild(note);
+  }
+
   function render(entry) {
     const item = el("div", "cw-msg cw-" + (entry.from === "user" ? "user" : "bot"));
-    item.appendChild(el("p", "cw-text", entry.text));
+    const paragraph = el("p", "cw-text");
+    // Only the bot's texts carry links; what a parent typed stays plain text.
+    if (entry.from === "user") paragraph.textContent = entry.text; else linkify(paragraph, entry.text);
+    item.appendChild(paragraph);
+    entry.node = item;
     if (entry.kind === "emergency") {
       item.classList.add("cw-emergency");
       item.setAttribute("role", "alert");
@@ -178,13 +279,19 @@
       for (const choice of entry.buttons) {
         const button = el("button", "cw-choice", choice.title);
         button.type = "button";
+        // Used buttons are disabled (and so skipped by the keyboard), also after a reload.
+        button.disabled = Boolean(entry.used);
         button.addEventListener("click", function () {
-          sendMessage(choice.payload, choice.title);
+          entry.used = true;
+          persist();
+          for (const other of choices.querySelectorAll("button")) other.disabled = true;
+          if (choice.payload) sendMessage(choice.payload, choice.title); else input.focus();
         });
         choices.appendChild(button);
       }
       item.appendChild(choices);
     }
+    markQueued(entry, item);
     log.appendChild(item);
     if (entry.kind === "source" && entry.answer_id) renderFeedback(entry, log);
     log.scrollTop = log.scrollHeight;
@@ -195,6 +302,7 @@
     log.replaceChildren();
     transcript.forEach(render);
     log.removeAttribute("aria-busy");
+    scrollToNewest();
   }
 
   function add(entry, keep) {
@@ -216,24 +324,74 @@
     socket.emit("user_uttered", { message: text, session_id: sessionId });
   }
 
+  // Messages wait in `pending` (marked "not sent yet") until the server has confirmed the
+  // session: socket.io's own buffer would send them before session_request after a reconnect,
+  // and the server ignores those.
+  function flushPending() {
+    while (pending.length && confirmed && socket && socket.connected) {
+      const next = pending.shift();
+      if (next.entry && next.entry.queued) {
+        delete next.entry.queued;
+        persist();
+        if (next.entry.node) markQueued(next.entry, next.entry.node);
+      }
+      typing.hidden = false;
+      inFlight.push(next);
+      emitMessage(next.text);
+    }
+  }
+
   function sendMessage(text, shown) {
     text = String(text || "").trim();
     if (!text) return;
-    if (shown !== null) add({ from: "user", text: shown === undefined ? text : shown }, true);
+    let entry = null;
+    if (shown !== null) {
+      entry = { from: "user", text: shown === undefined ? text : shown };
+      if (!confirmed) entry.queued = true;
+      add(entry, true);
+    }
     save("writer", TAB); // this tab keeps the replies in the transcript
-    typing.hidden = false;
-    if (confirmed) emitMessage(text); else pending.push(text);
+    pending.push({ text: text, entry: entry });
+    if (confirmed) typing.hidden = false;
     connect();
+    flushPending();
     input.focus();
   }
 
-  function offline() {
+  function showStatus(reconnecting, unreachable) {
+    statusText.textContent = reconnecting ? TEXTS.widget_reconnecting : "";
+    offlineNote.hidden = !unreachable;
+    if (unreachable && !offlineNote.firstChild) linkify(offlineNote, TEXTS.widget_offline);
+    status.hidden = !reconnecting && !unreachable;
+  }
+
+  function disconnected() {
+    confirmed = false;
     typing.hidden = true;
-    if (!log.querySelector(".cw-offline")) {
-      const note = el("div", "cw-msg cw-bot cw-offline");
-      note.appendChild(el("p", "cw-text", TEXTS.widget_offline));
-      log.appendChild(note);
+    // A question sent but not answered when the connection dropped is marked and sent again.
+    while (inFlight.length) {
+      const item = inFlight.pop();
+      if (item.entry) item.entry.queued = true;
+      pending.unshift(item);
     }
+    for (const item of pending) {
+      if (item.entry && item.entry.node) markQueued(item.entry, item.entry.node);
+    }
+    persist();
+    showStatus(true, false);
+  }
+
+  function offline() {
+    confirmed = false;
+    typing.hidden = true;
+    for (const item of pending) {
+      if (item.entry && !item.entry.queued) {
+        item.entry.queued = true;
+        if (item.entry.node) markQueued(item.entry, item.entry.node);
+      }
+    }
+    persist();
+    showStatus(true, true);
   }
 
   function connect() {
@@ -247,7 +405,11 @@
       return;
     }
     // WebSocket only: no cross-origin polling requests to the Rasa server.
-    socket = window.io(server, { transports: ["websocket"], reconnectionAttempts: 10 });
+    // Reconnect for as long as the page is open (a restart of the services takes a minute or
+    // more), at most 5 s apart.
+    socket = window.io(server, { transports: ["websocket"], reconnectionAttempts: Infinity,
+                                 reconnectionDelayMax: 5000 });
+    socket.on("disconnect", disconnected);
     socket.on("connect", function () {
       confirmed = false;
       socket.emit("session_request", { session_id: sessionId });
@@ -264,14 +426,13 @@
       save("session", id);
       if (fresh || !voteKey) newVoteKey();
       confirmed = true;
-      const old = log.querySelector(".cw-offline");
-      if (old) old.remove();
+      showStatus(false, false);
       if (!transcript.length && !pending.length) {
         typing.hidden = false;
         save("writer", TAB);
         emitMessage("/greet");
       }
-      while (pending.length) emitMessage(pending.shift());
+      flushPending();
     });
     socket.on("bot_uttered", function (message) {
       if (!message || typeof message !== "object") return;
@@ -280,6 +441,7 @@
         return { title: String(b.title || ""), payload: String(b.payload || "") };
       });
       const writer = load("writer", TAB);
+      inFlight.length = 0; // the server is answering: nothing to send again
       add({
         from: "bot",
         text: String(message.text || ""),
@@ -297,6 +459,7 @@
     launcher.setAttribute("aria-expanded", "true");
     launcher.hidden = true;
     save("open", true);
+    scrollToNewest(); // the log was hidden when it was filled: open at the newest message
     connect();
     input.focus();
   }
@@ -307,6 +470,40 @@
     save("open", false);
     launcher.focus();
   }
+  // "Start again" (shared family devices): the transcript, session id and vote key leave this
+  // browser, and the server ends the old session id so it cannot be restored.
+  restart.addEventListener("click", function () {
+    const old = sessionId;
+    transcript = [];
+    pending.length = 0;
+    inFlight.length = 0;
+    sessionId = null;
+    save("session", null);
+    persist();
+    renderAll();
+    if (socket && socket.connected && old) {
+      confirmed = false;
+      socket.emit("session_end", { session_id: old });
+    } else if (socket) {
+      socket.disconnect().connect(); // a new session_request, without an id
+    } else {
+      connect();
+    }
+    input.focus();
+  });
+
+  function updateCounter() {
+    const length = input.value.length;
+    const over = length > MAX_CHARS;
+    counter.hidden = length < COUNTER_FROM;
+    counter.classList.toggle("cw-counter-over", over);
+    counter.textContent = over ? TEXTS.widget_too_long + " " + (length - MAX_CHARS)
+                               : TEXTS.widget_chars_left + " " + (MAX_CHARS - length);
+    input.setAttribute("aria-invalid", over ? "true" : "false");
+    return !over;
+  }
+  input.addEventListener("input", updateCounter);
+
   launcher.addEventListener("click", open);
   close.addEventListener("click", hide);
   panel.addEventListener("keydown", function (event) {
@@ -314,8 +511,13 @@
   });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    if (!updateCounter()) {
+      input.focus();
+      return; // too long: the counter says by how much
+    }
     const text = input.value;
     input.value = "";
+    updateCounter();
     sendMessage(text);
   });
 
@@ -324,6 +526,7 @@
     panel.hidden = false;
     launcher.hidden = true;
     launcher.setAttribute("aria-expanded", "true");
+    scrollToNewest();
     connect();
   }
 })();

@@ -26,6 +26,9 @@ class Recorder:
     async def enter_room(self, sid, room, namespace=None):
         self.rooms.append((sid, room))
 
+    async def leave_room(self, sid, room, namespace=None):
+        self.rooms.remove((sid, room))
+
     async def emit(self, event, data=None, room=None, namespace=None):
         self.emitted.append((event, data, room))
 
@@ -44,7 +47,7 @@ def channel(monkeypatch):
     channel.signer = SessionSigner(b"test secret")
     channel.blueprint(on_new_message)
     recorder = Recorder()
-    for name in ("save_session", "get_session", "enter_room", "emit"):
+    for name in ("save_session", "get_session", "enter_room", "leave_room", "emit"):
         monkeypatch.setattr(channel.sio, name, getattr(recorder, name))
     handlers = channel.sio.handlers["/"]
     return channel, handlers, recorder, received
@@ -109,6 +112,24 @@ async def test_session_request_keeps_signed_ids_and_replaces_others(channel):
     assert channel_.signer.verify(recorder.emitted[-1][1])
 
 
+async def test_start_again_ends_the_session_for_good(channel):
+    """The widget's "Start again": a new id for the socket; the old one is never confirmed again."""
+    channel_, handlers, recorder, received = channel
+    old = channel_.signer.issue()
+    await handlers["session_request"]("s1", {"session_id": old})
+    await handlers["session_end"]("s1", {"session_id": channel_.signer.issue()})  # not its own
+    assert recorder.emitted[-1][1] == old
+
+    await handlers["session_end"]("s1", {"session_id": old})
+    new = recorder.emitted[-1][1]
+    assert recorder.emitted[-1][0] == "session_confirm" and new != old
+    assert ("s1", old) not in recorder.rooms and ("s1", new) in recorder.rooms
+    await handlers["user_uttered"]("s1", {"message": "hi", "session_id": old})
+    assert received == []
+    await handlers["session_request"]("s2", {"session_id": old})
+    assert recorder.emitted[-1][1] not in (old, new)
+
+
 async def test_messages_go_to_the_sockets_own_session_only(channel):
     channel_, handlers, recorder, received = channel
     mine, other = channel_.signer.issue(), channel_.signer.issue()
@@ -167,7 +188,7 @@ async def test_a_connection_flooding_messages_is_asked_to_slow_down(
     monkeypatch.setenv("MESSAGE_RATE_LIMIT", "3")
     channel_, handlers, recorder, received = channel
     channel_.blueprint(received.append)  # limits read when the channel is set up
-    for name in ("save_session", "get_session", "enter_room", "emit"):
+    for name in ("save_session", "get_session", "enter_room", "leave_room", "emit"):
         monkeypatch.setattr(channel_.sio, name, getattr(recorder, name))
     handlers = channel_.sio.handlers["/"]
     mine, other = channel_.signer.issue(), channel_.signer.issue()

@@ -6,7 +6,13 @@ import json
 import pytest
 
 from clinic.feedback_store import FeedbackStore, answer_feedback
-from webapp.widget import FEEDBACK_VOTES, cors_headers, parse_feedback, rasa_server_url
+from webapp.widget import (
+    FEEDBACK_VOTES,
+    cors_headers,
+    parse_feedback,
+    rasa_server_url,
+    widget_links,
+)
 
 SITE = "http://127.0.0.1:8000"
 KEY = "0123456789abcdef0123456789abcdef"
@@ -134,12 +140,25 @@ async def test_demo_page_embeds_the_widget_with_one_script_tag(server, resources
     assert html.count('<script src="/widget/widget.js"') == 1
     async with client.get("/widget/widget.js") as resp:
         code = await resp.text()
-    assert "__WIDGET_TEXTS__" not in code
+    assert "__WIDGET_TEXTS__" not in code and "__WIDGET_LINKS__" not in code
     assert json.dumps(resources.message("widget_helpful")) in code
     assert "innerHTML" not in code
     async with client.get("/widget/vendor/socket.io.min.js") as resp:
         assert resp.status == 200
         assert "socket.io" in (await resp.text())[:200].lower()
+
+
+def test_only_clinic_numbers_and_content_source_urls_become_links(resources):
+    links = widget_links()
+    settings = resources.settings
+    assert set(links["phones"]) == {settings.phone, settings.urgent_phone,
+                                    settings.emergency_number}
+    assert "https://www.nice.org.uk/guidance/cg145" in links["urls"]
+    content = resources.content
+    entries = [*content.answers.values(), *content.variants.values(), *content.messages.values()]
+    sources = " ".join(entry.source for entry in entries)
+    assert all(url in sources for url in links["urls"])
+    assert all(not url.endswith((")", ",", ";", ".")) for url in links["urls"])
 
 
 def test_parse_feedback_and_cors_helpers():
