@@ -160,20 +160,9 @@ def test_a_second_start_says_the_services_are_running(shell, env, target):
     assert "URL" not in second.stdout and "http://" not in second.stdout
 
 
-def test_ctrl_c_stops_cleanly(shell, env):
-    shell.interrupt()
-    shell.wait(timeout=60)
-    for noise in ("Traceback", "Task was destroyed", "make: ***", "Error 1"):
-        assert noise not in shell.screen
-    assert "Task was destroyed" not in Path(env["SHELL_LOG"]).read_text()
-    assert session_pids(shell) == []
-
-
 def test_cases_from_the_shell_are_test_cases(shell, env):
     from clinic.escalation_store import EscalationStore
 
-    # Not the conversation's first message: a first-message emergency stops the shell when
-    # the guard answers before the turn is stored (no tracker yet; channels/staff_shell.py).
     say(shell, "does it hurt?")
     say(shell, "my son had his injection yesterday and now he can't breathe")
     store = EscalationStore(env["ESCALATION_DB_URL"])
@@ -184,3 +173,13 @@ def test_cases_from_the_shell_are_test_cases(shell, env):
         assert store.reason_counts() == []
     finally:
         store.dispose()
+
+
+# Last: it stops the module's shell.
+def test_ctrl_c_stops_cleanly(shell, env):
+    shell.interrupt()
+    shell.wait(timeout=60)
+    for noise in ("Traceback", "Task was destroyed", "make: ***", "Error 1"):
+        assert noise not in shell.screen
+    assert "Task was destroyed" not in Path(env["SHELL_LOG"]).read_text()
+    assert session_pids(shell) == []
