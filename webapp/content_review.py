@@ -81,18 +81,22 @@ def text_rows(content: Content, reviews: Dict[str, List[Review]],
     return rows
 
 
-def _forbidden(request: Request, session: Session) -> HTTPResponse:
-    return render(request, "forbidden.html", status=403, session=session)
+def _clinician(request: Request) -> Tuple[Optional[Session], Optional[HTTPResponse]]:
+    """The signed-in clinician's session, or the response for anyone else (sign-in or 403)."""
+    session = current_session(request)
+    if session is None:
+        return None, response.redirect("/staff/login")
+    if not session.clinician:
+        return None, render(request, "forbidden.html", status=403, session=session)
+    return session, None
 
 
 @content_review.get("/content")
 async def texts(request: Request) -> HTTPResponse:
     """All texts with their state (clinicians only)."""
-    session = current_session(request)
+    session, refused = _clinician(request)
     if session is None:
-        return response.redirect("/staff/login")
-    if not session.clinician:
-        return _forbidden(request, session)
+        return refused  # type: ignore[return-value]
     resources = get_resources()
     by_text = await asyncio.to_thread(request.app.ctx.signoffs.by_text)
     rows = text_rows(resources.content, by_text, resources.settings.template_values())
@@ -104,11 +108,9 @@ async def texts(request: Request) -> HTTPResponse:
 @content_review.get("/content/<text_id:str>")
 async def text(request: Request, text_id: str) -> HTTPResponse:
     """One text: source, grade, diff since the last sign-off, the actions and its history."""
-    session = current_session(request)
+    session, refused = _clinician(request)
     if session is None:
-        return response.redirect("/staff/login")
-    if not session.clinician:
-        return _forbidden(request, session)
+        return refused  # type: ignore[return-value]
     resources = get_resources()
     found = resources.content.parent_facing().get(text_id)
     if found is None:
@@ -123,11 +125,9 @@ async def text(request: Request, text_id: str) -> HTTPResponse:
 @content_review.post("/content/<text_id:str>/review")
 async def review(request: Request, text_id: str) -> HTTPResponse:
     """Signs off the text, or requests changes (a comment is required); audited."""
-    session = current_session(request)
+    session, refused = _clinician(request)
     if session is None:
-        return response.redirect("/staff/login")
-    if not session.clinician:
-        return _forbidden(request, session)
+        return refused  # type: ignore[return-value]
     if not csrf_ok(request, session):
         return response.text("Invalid form token, please reload the page.", 403)
     found = get_resources().content.parent_facing().get(text_id)
