@@ -115,7 +115,7 @@ system-packages: ## Install the Debian packages the tests need (PostgreSQL, Redi
 	@scripts/install_system_packages.sh
 
 .PHONY: test
-test: lint validate system-packages $(MODEL) $(NODE_MODULES) ## Everything: lint, content, unit, integration, stories, held-out NLU, safety lists
+test: lint typecheck validate system-packages $(MODEL) $(NODE_MODULES) ## Everything: lint, types, content, unit, integration, stories, held-out NLU, safety lists
 	@$(BIN)/pytest
 	@$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out results/test-stories --quiet
@@ -129,6 +129,10 @@ test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
 	@$(BIN)/ruff check actions channels clinic components rasa_sdk_plugins scripts tests webapp
+
+.PHONY: typecheck
+typecheck: $(INSTALLED) ## mypy on the project's code, tests excepted (settings in pyproject.toml)
+	@$(BIN)/mypy
 
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 
