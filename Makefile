@@ -122,6 +122,10 @@ test: lint typecheck validate system-packages $(MODEL) $(NODE_MODULES) ## Everyt
 	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL) --min-accuracy 0.90 --brief
 	@$(BIN)/python scripts/evaluate.py safety --model $(MODEL) --require-full-recall
 
+.PHONY: test-unit
+test-unit: $(INSTALLED) $(SPACY_PIPELINE)/meta.json ## Unit tests only (no servers, no model): the quick inner loop
+	@$(BIN)/pytest tests/unit -q
+
 .PHONY: test-cluster
 test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations x 12 turns through nginx, a replica restarted; then a replica, an action server and Redis killed (SIGKILL)
 	@SOAK_CONVERSATIONS=50 SOAK_CRASH=rasa-1,actions-2,redis $(BIN)/pytest tests/integration/test_cluster_soak.py -s -q
