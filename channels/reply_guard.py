@@ -299,9 +299,6 @@ class GuardedHandler:
         if store_outage.take(message.sender_id):
             # The conversation could not be read: a form cannot go on (clinic/store_outage.py).
             await _send(message, [{"text": get_resources().message("store_unavailable")}])
-        if store_outage.take(message.sender_id):
-            # The conversation could not be read: a form cannot go on (clinic/store_outage.py).
-            await _send(message, [{"text": get_resources().message("store_unavailable")}])
 
     async def _emergency_turn(
         self, message: UserMessage, text: Text, assessment: Assessment

@@ -7,8 +7,8 @@
 # Environment (defaults set by the Makefile): RASA_HOST RASA_PORT ACTION_SERVER_HOST
 # ACTION_SERVER_PORT WEBAPP_HOST WEBAPP_PORT TRACKER_DB, MODEL (default models/clinic.tar.gz);
 # optional: ACTION_ENDPOINT_URL, TRACKER_DB_URL, REDIS_URL, RASA_API_TOKEN, RASA_CORS_ORIGINS
-# (README, "Configuration"). Also: CREDENTIALS_FILE (default var/credentials.yml), the
-# messaging apps' secrets (README), STAFF_SHELL_DEBUG=1 (with --shell: a debug line per reply),
+# (docs/configuration.md). Also: CREDENTIALS_FILE (default var/credentials.yml), the
+# messaging apps' secrets (docs/channels.md), STAFF_SHELL_DEBUG=1 (with --shell: a debug line per reply),
 # WIDGET_SESSION_SECRET (else generated once into WIDGET_SESSION_SECRET_FILE, default
 # var/widget-session-secret), STAFF_USERS and STAFF_USERS_FILE (default var/staff-users,
 # written by `make staff-password`; webapp/staff_accounts.py).

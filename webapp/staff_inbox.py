@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 from sanic import Blueprint, Request, Sanic, response
 from sanic.response import HTTPResponse
@@ -187,50 +187,60 @@ def _checked_form(request: Request) -> Tuple[Optional[Session], Optional[HTTPRes
     return session, None
 
 
-@staff_inbox.post("/escalations/<reference:str>/status")
-async def change_status(request: Request, reference: str) -> HTTPResponse:
-    """Changes a case's status; the change is recorded with who and when."""
+class _RefusedValueError(Exception):
+    """A form value a case change does not accept (answered 400 with the message)."""
+
+
+def _change_case(request: Request, reference: str,
+                 change: Callable[[Any, str], None]) -> HTTPResponse:
+    """Runs `change(store, staff user)` for a checked form post, then shows the case again.
+
+    One shape for every change of a case: the form check (403), a refused value (400), an
+    unknown case (404), and the store's audit of who changed what.
+    """
     session, refused = _checked_form(request)
     if session is None:
         return refused  # type: ignore[return-value]
-    status = request.form.get("status", "")
-    if status not in STATUSES:
-        return response.text("Unknown status.", 400)
     try:
-        request.app.ctx.store.set_status(reference, status, actor=session.user)
+        change(request.app.ctx.store, session.user)
+    except _RefusedValueError as error:
+        return response.text(str(error), 400)
     except KeyError:
         return render(request, "not_found.html", status=404, session=session)
     return response.redirect(f"/staff/escalations/{reference}")
+
+
+@staff_inbox.post("/escalations/<reference:str>/status")
+async def change_status(request: Request, reference: str) -> HTTPResponse:
+    """Changes a case's status; the change is recorded with who and when."""
+    def change(store: Any, actor: str) -> None:
+        status = request.form.get("status", "")
+        if status not in STATUSES:
+            raise _RefusedValueError("Unknown status.")
+        store.set_status(reference, status, actor=actor)
+
+    return _change_case(request, reference, change)
 
 
 @staff_inbox.post("/escalations/<reference:str>/notes")
 async def change_notes(request: Request, reference: str) -> HTTPResponse:
     """Saves a case's staff notes (audited)."""
-    session, refused = _checked_form(request)
-    if session is None:
-        return refused  # type: ignore[return-value]
-    try:
-        request.app.ctx.store.set_notes(reference, request.form.get("notes", ""),
-                                        actor=session.user)
-    except KeyError:
-        return render(request, "not_found.html", status=404, session=session)
-    return response.redirect(f"/staff/escalations/{reference}")
+    def change(store: Any, actor: str) -> None:
+        store.set_notes(reference, request.form.get("notes", ""), actor=actor)
+
+    return _change_case(request, reference, change)
 
 
 @staff_inbox.post("/escalations/<reference:str>/assign")
 async def change_assignee(request: Request, reference: str) -> HTTPResponse:
     """Assigns a case to a staff member with an account, or to nobody (audited)."""
-    session, refused = _checked_form(request)
-    if session is None:
-        return refused  # type: ignore[return-value]
-    assignee = request.form.get("assignee", "")
-    if assignee and assignee not in request.app.ctx.auth.users:
-        return response.text("Unknown staff member.", 400)
-    try:
-        request.app.ctx.store.assign(reference, assignee or None, actor=session.user)
-    except KeyError:
-        return render(request, "not_found.html", status=404, session=session)
-    return response.redirect(f"/staff/escalations/{reference}")
+    def change(store: Any, actor: str) -> None:
+        assignee = request.form.get("assignee", "")
+        if assignee and assignee not in request.app.ctx.auth.users:
+            raise _RefusedValueError("Unknown staff member.")
+        store.assign(reference, assignee or None, actor=actor)
+
+    return _change_case(request, reference, change)
 
 
 @staff_inbox.post("/tests/close")

@@ -1,6 +1,6 @@
 """The web chat widget: demo clinic page, the one-script-tag widget and its feedback endpoint.
 
-A clinic embeds the widget with one tag (see README "Web widget"):
+A clinic embeds the widget with one tag (see docs/widget.md):
 
     <script src="http://127.0.0.1:8000/widget/widget.js" data-server-url="http://127.0.0.1:5005"
             defer></script>

@@ -189,6 +189,28 @@ def test_status_change_needs_csrf_and_is_audited(server):
     assert (changed.actor, changed.change) == ("nurse.kim", "status open -> contacted")
 
 
+def test_case_changes_refuse_unknown_values_and_unknown_cases(server):
+    base, store = server
+    case = new_case(store)
+    session = login(base)
+    _, _, page = call(base + f"/staff/escalations/{case.reference}", headers=session)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    changes = {"status": {"status": "deleted"}, "assign": {"assignee": "nobody.here"}}
+    for path, form in changes.items():
+        status, _, body = call(base + f"/staff/escalations/{case.reference}/{path}",
+                               {**form, "csrf": csrf}, session)
+        assert (status, body) == (400, {"status": "Unknown status.",
+                                        "assign": "Unknown staff member."}[path])
+    for path, form in {**changes, "notes": {"notes": "called back"}}.items():
+        if path != "notes":
+            form = {"status": "contacted"} if path == "status" else {"assignee": ""}
+        status, _, _ = call(base + f"/staff/escalations/NO-SUCH-CASE/{path}",
+                            {**form, "csrf": csrf}, session)
+        assert status == 404
+    assert store.get(case.reference).status == "open"
+    assert len(store.audit(case.reference)) == 1
+
+
 def test_api_with_token(server):
     base, store = server
     case = new_case(store, urgency="urgent")

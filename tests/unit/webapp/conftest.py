@@ -5,6 +5,7 @@ once), so the modules share this server; each module empties the tables it uses.
 """
 
 import uuid
+from typing import Any, Callable, Tuple
 
 import aiohttp
 import pytest
@@ -49,3 +50,27 @@ async def webapp(tmp_path_factory):
         served.close()
         await served.wait_closed()
         await served.after_stop()
+
+
+def store_fixtures(store_class: Callable[[str], Any], *tables: Any) -> Tuple[Any, Any]:
+    """A module's `running` (web app client, store) and `server` (same, `tables` emptied) fixtures.
+
+    Use as `running, server = store_fixtures(FeedbackStore, answer_feedback)` in a test module.
+    """
+
+    @pytest.fixture(scope="module")
+    def running(webapp):
+        client, url = webapp
+        store = store_class(url)
+        yield client, store
+        store.dispose()
+
+    @pytest.fixture
+    def server(running):
+        client, store = running
+        with store.engine.begin() as connection:
+            for table in tables:
+                connection.execute(table.delete())
+        return client, store
+
+    return running, server

@@ -10,7 +10,7 @@ import pytest
 
 from clinic.escalation_store import EscalationStore, audit_log, escalations
 from clinic.feedback_store import answer_feedback
-from tests.unit.webapp.conftest import STAFF_PASSWORD
+from tests.unit.webapp.conftest import STAFF_PASSWORD, store_fixtures
 
 PARENT = {"parent_name": "Alex Parentname", "contact": "alex.parent@example.com",
           "child_age": "7 years"}
@@ -18,24 +18,7 @@ PARENT = {"parent_name": "Alex Parentname", "contact": "alex.parent@example.com"
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 
-@pytest.fixture(scope="module")
-def running(webapp):
-    """The package's web app (tests/unit/webapp/conftest.py) and its escalation store."""
-    client, url = webapp
-    store = EscalationStore(url)
-    yield client, store
-    store.dispose()
-
-
-@pytest.fixture
-def server(running):
-    """The module's server, with empty feedback and escalation tables."""
-    client, store = running
-    with store.engine.begin() as connection:
-        connection.execute(answer_feedback.delete())
-        connection.execute(audit_log.delete())
-        connection.execute(escalations.delete())
-    return client, store
+running, server = store_fixtures(EscalationStore, answer_feedback, audit_log, escalations)
 
 
 async def get(client, path, headers=None):

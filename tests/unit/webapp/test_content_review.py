@@ -13,27 +13,13 @@ from clinic.signoffs import (
     entry_hash,
     withheld_answers,
 )
+from tests.unit.webapp.conftest import store_fixtures
 from tests.unit.webapp.test_answer_report import get, login, table_rows
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 
-@pytest.fixture(scope="module")
-def running(webapp):
-    client, url = webapp
-    store = SignoffStore(url)
-    yield client, store
-    store.dispose()
-
-
-@pytest.fixture
-def server(running):
-    """The package's web app with no reviews and no withheld answers."""
-    client, store = running
-    with store.engine.begin() as connection:
-        connection.execute(content_reviews.delete())
-        connection.execute(withheld_answers.delete())
-    return client, store
+running, server = store_fixtures(SignoffStore, content_reviews, withheld_answers)
 
 
 async def post(client, path, data, headers):

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from clinic.feedback_store import FeedbackStore, answer_feedback
+from tests.unit.webapp.conftest import store_fixtures
 from webapp.widget import (
     FEEDBACK_VOTES,
     cors_headers,
@@ -22,22 +23,7 @@ _ADDRESSES = (f"198.51.100.{n}" for n in itertools.count(1))
 in_package_loop = pytest.mark.asyncio(loop_scope="package")
 
 
-@pytest.fixture(scope="module")
-def running(webapp):
-    """The package's web app (tests/unit/webapp/conftest.py) and its feedback store."""
-    client, url = webapp
-    store = FeedbackStore(url)
-    yield client, store
-    store.dispose()
-
-
-@pytest.fixture
-def server(running):
-    """The module's server, with an empty feedback table."""
-    client, store = running
-    with store.engine.begin() as connection:
-        connection.execute(answer_feedback.delete())
-    return client, store
+running, server = store_fixtures(FeedbackStore, answer_feedback)
 
 
 async def post(client, body, origin=SITE, address=None):
