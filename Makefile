@@ -115,12 +115,16 @@ system-packages: ## Install the Debian packages the tests need (PostgreSQL, Redi
 	@scripts/install_system_packages.sh
 
 .PHONY: test
-test: lint validate system-packages $(MODEL) $(NODE_MODULES) ## Everything: lint, content, unit, integration, stories, held-out NLU, safety lists
+test: lint typecheck validate system-packages $(MODEL) $(NODE_MODULES) ## Everything: lint, types, content, unit, integration, stories, held-out NLU, safety lists
 	@$(BIN)/pytest
 	@$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out results/test-stories --quiet
 	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL) --min-accuracy 0.90 --brief
 	@$(BIN)/python scripts/evaluate.py safety --model $(MODEL) --require-full-recall
+
+.PHONY: test-unit
+test-unit: $(INSTALLED) $(SPACY_PIPELINE)/meta.json ## Unit tests only (no servers, no model): the quick inner loop
+	@$(BIN)/pytest tests/unit -q
 
 .PHONY: test-cluster
 test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations x 12 turns through nginx, a replica restarted; then a replica, an action server and Redis killed (SIGKILL)
@@ -129,6 +133,10 @@ test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
 	@$(BIN)/ruff check actions channels clinic components rasa_sdk_plugins scripts tests webapp
+
+.PHONY: typecheck
+typecheck: $(INSTALLED) ## mypy on the project's code, tests excepted (settings in pyproject.toml)
+	@$(BIN)/mypy
 
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 

@@ -50,7 +50,7 @@ class ToRecipient(OutputChannel):
         self.inner = inner
         self.recipient_id = recipient_id
 
-    def name(self) -> Text:  # type: ignore[override] (the wrapped channel's name)
+    def name(self) -> Text:
         """The wrapped channel's name (Rasa picks channel-specific responses by it)."""
         return self.inner.name()
 

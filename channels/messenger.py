@@ -131,7 +131,7 @@ class ClinicMessengerInput(FacebookInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         """Builds the channel from its credentials.yml entry."""
         if not credentials:
-            cls.raise_missing_credentials_exception()
+            return cls.raise_missing_credentials_exception()  # it raises (untyped in Rasa)
         return cls(str(credentials["verify"]), str(credentials["secret"]),
                    str(credentials["page-access-token"]),
                    str(credentials.get("api_base") or DEFAULT_API_BASE))

@@ -80,7 +80,8 @@ def checked_body(request: Request) -> Optional[HTTPResponse]:
     if not isinstance(message, str):
         return _refuse("message must be a string")
     metadata = body.get("metadata")
-    request.parsed_json = {
+    # Sanic declares parsed_json as None (its cache of request.json); the cleaned body goes there.
+    request.parsed_json = {  # type: ignore[assignment]
         "sender": sender,
         "message": clean_text(message),
         # Rasa passes metadata on to actions: an object or nothing. A client-chosen

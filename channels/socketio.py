@@ -160,7 +160,7 @@ class ClinicSocketIOInput(SocketIOInput):
 
     def origin_allowed(self, origin: Optional[str]) -> bool:
         """Whether a connection from `origin` may open a session (no Origin: refused)."""
-        return bool(origin) and origin in self.origins
+        return origin is not None and origin != "" and origin in self.origins
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

@@ -60,7 +60,7 @@ class ClinicTelegramInput(TelegramInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         """Builds the channel from its credentials.yml entry."""
         if not credentials:
-            cls.raise_missing_credentials_exception()
+            return cls.raise_missing_credentials_exception()  # it raises (untyped in Rasa)
         return cls(
             access_token=str(credentials["access_token"]),
             verify=credentials.get("verify") or None,

@@ -117,7 +117,7 @@ class TwilioWhatsAppInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         """Builds the channel from its credentials.yml entry."""
         if not credentials:
-            cls.raise_missing_credentials_exception()
+            return cls.raise_missing_credentials_exception()  # it raises (untyped in Rasa)
         return cls(
             account_sid=str(credentials["account_sid"]),
             auth_token=str(credentials["auth_token"]),

@@ -434,8 +434,10 @@ def main() -> int:
                   f"{cluster.url}/staff/\nPostgreSQL {describe(cluster.tracker_db_url)}, Redis "
                   f"{cluster.redis_url}; logs in {work_dir / 'logs'} (a crashed process is "
                   f"restarted; Ctrl-C stops all)", flush=True)
-            cluster.supervisor.report = lambda line: print(line, file=sys.stderr, flush=True)
-            cluster.supervisor.run()
+            # running_cluster always makes the supervisor; with supervise=False it is not started.
+            supervisor = cluster.supervisor or Supervisor(cluster)
+            supervisor.report = lambda line: print(line, file=sys.stderr, flush=True)
+            supervisor.run()
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
     except CrashLoopError as error:

@@ -158,7 +158,7 @@ def _load_variants(path: Path, answers: Mapping[str, Entry]) -> Dict[Tuple[str, 
             raise ContentError(f"{path}: entry #{position}: expected a mapping")
         answer_id, condition = item.get("answer"), item.get("condition")
         label = f"{path}: entry #{position} ({answer_id} for {condition})"
-        if answer_id not in answers:
+        if not isinstance(answer_id, str) or answer_id not in answers:
             raise ContentError(f"{label}: 'answer' must be an answer id of {ANSWERS_FILE.name}")
         if not isinstance(condition, str) or not _ID.match(condition):
             raise ContentError(f"{label}: 'condition' must be a lower_snake_case condition id")

@@ -111,7 +111,7 @@ class ClinicLockStore(LockStore):
         super().__init__()
 
     @asynccontextmanager
-    async def lock(  # type: ignore[override]
+    async def lock(
         self,
         conversation_id: Text,
         lock_lifetime: Optional[float] = None,
@@ -178,8 +178,13 @@ class ClinicLockStore(LockStore):
 
     def issue_ticket(self, conversation_id: Text, lock_lifetime: float = DEFAULT_LEASE) -> int:
         """A new ticket for the conversation (one atomic change of its lock)."""
-        return self._update(conversation_id, lambda lock: lock.issue_ticket(lock_lifetime),
-                            create=True)
+
+        def issue(lock: Optional[TicketLock]) -> int:
+            if lock is None:  # not reached: create=True makes a missing lock
+                raise LockError(f"no lock for conversation {conversation_id}")
+            return lock.issue_ticket(lock_lifetime)
+
+        return self._update(conversation_id, issue, create=True)
 
     def update_lock(self, conversation_id: Text) -> None:
         """Drops expired tickets (a holder that died) from the conversation's lock."""

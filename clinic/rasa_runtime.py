@@ -97,7 +97,7 @@ def tune_rasa_runtime() -> None:
     _finish_tasks_at_stop()
     _replay_stored_turns()
 
-    rasa_action.DEFAULT_REQUEST_TIMEOUT = float(  # type: ignore[attr-defined]
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = float(
         os.environ.get(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
     )
     remote = rasa_action.RemoteAction
@@ -112,7 +112,7 @@ def tune_rasa_runtime() -> None:
         return rasa_check(self, result)  # raises with Rasa's message
 
     validate_action_result._clinic_cached = True  # type: ignore[attr-defined]
-    remote._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    remote._validate_action_result = validate_action_result
 
 
 def _retry_refused_action_calls(remote: Any) -> None:
@@ -193,7 +193,7 @@ def _parse_message_parts() -> None:
         )
 
     parse_message_with_graph._clinic_parts = True  # type: ignore[attr-defined]
-    MessageProcessor._parse_message_with_graph = parse_message_with_graph  # type: ignore
+    MessageProcessor._parse_message_with_graph = parse_message_with_graph
 
 
 #: How long the Rasa server waits for cancelled tasks when it stops.
@@ -282,4 +282,4 @@ def _replay_stored_turns() -> None:
         return None
 
     handle_message._clinic_replay = True  # type: ignore[attr-defined]
-    MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]
+    MessageProcessor.handle_message = handle_message

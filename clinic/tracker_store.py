@@ -102,6 +102,8 @@ def compaction_events(tracker: DialogueStateTracker) -> List[Event]:
 class ClinicTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store: environment-chosen, bounded start-up, bounded length."""
 
+    engine: sa.engine.Engine  # made by Rasa's SQLTrackerStore (untyped), replaced for SQLite
+
     def __init__(
         self,
         domain: Optional[Domain] = None,

@@ -34,9 +34,9 @@ def format_report(report: AnswerReport) -> str:
     lines += ["", f"Escalations by reason ({report.escalations} cases, all statuses)"]
     if not report.reasons:
         lines.append("  none")
-    for row in report.reasons:
-        answer = f" (answer: {row.answer_id})" if row.answer_id else ""
-        lines.append(f"  {row.count:>7}  {row.reason}{answer}")
+    for reason in report.reasons:
+        answer = f" (answer: {reason.answer_id})" if reason.answer_id else ""
+        lines.append(f"  {reason.count:>7}  {reason.reason}{answer}")
     lines.append(f"  {len(report.questions)} of them with a question: see /staff/answers")
     return "\n".join(lines)
 

@@ -30,7 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import aiohttp
 import yaml
@@ -201,7 +201,10 @@ def heldout_accuracy(model: Path) -> float:
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false"},
     ).stdout
-    return float(re.search(r"= (\d\.\d+)", output).group(1))
+    found = re.search(r"= (\d\.\d+)", output)
+    if found is None:
+        raise RuntimeError(f"no accuracy in scripts/evaluate.py's output: {output!r}")
+    return float(found.group(1))
 
 
 async def first_answer_seconds(services: RunningServices, started: float) -> float:
@@ -216,7 +219,7 @@ async def first_answer_seconds(services: RunningServices, started: float) -> flo
             await asyncio.sleep(0.2)
 
 
-def summarise(name: str, level: int, result: LoadResult) -> Dict[str, float]:
+def summarise(name: str, level: int, result: LoadResult) -> Dict[str, Union[str, float]]:
     """One table row."""
     ok = max(result.messages - result.errors, 1)
     return {

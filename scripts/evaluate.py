@@ -71,7 +71,7 @@ def evaluate_heldout(model: Path, min_accuracy: Optional[float], brief: bool = F
     pairs = load_heldout()
     parsed = asyncio.run(_parse_all(model, [text for text, _ in pairs]))
     per_intent: Dict[str, List[int]] = collections.defaultdict(lambda: [0, 0])
-    gate = collections.Counter()
+    gate: collections.Counter[str] = collections.Counter()
     errors = []
     for (text, expected), result in zip(pairs, parsed, strict=False):
         ranking = [r for r in result.get("intent_ranking", []) if r["name"] != "nlu_fallback"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
@@ -12,7 +12,8 @@ from clinic.escalation_store import STATUSES, URGENCIES
 
 staff_api = Blueprint("staff_api", url_prefix="/api")
 
-Handler = Callable[..., Awaitable[HTTPResponse]]
+# A coroutine function, as Sanic's route decorators take.
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
 
 def token_required(handler: Handler) -> Handler:

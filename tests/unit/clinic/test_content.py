@@ -212,6 +212,7 @@ variants:
 
 @pytest.mark.parametrize(("answer", "condition", "problem"), [
     ("no_such_answer", "blepharospasm", "'answer' must be an answer id"),
+    ("[onset]", "blepharospasm", "'answer' must be an answer id"),  # a list: was a TypeError
     ("onset", "Blepharo Spasm", "'condition' must be"),
 ])
 def test_bad_variant_is_named(tmp_path, answer, condition, problem):

@@ -19,7 +19,8 @@ SITE = "http://127.0.0.1:8000"
 KEY = "0123456789abcdef0123456789abcdef"
 _ADDRESSES = (f"198.51.100.{n}" for n in itertools.count(1))
 
-pytestmark = pytest.mark.asyncio(loop_scope="package")
+# On the async tests only: on a plain test pytest-asyncio warns (PytestWarning).
+in_package_loop = pytest.mark.asyncio(loop_scope="package")
 
 
 running, server = store_fixtures(FeedbackStore, answer_feedback)
@@ -38,6 +39,7 @@ def vote(answer_id, helpful, key=KEY):
     return {"answer_id": answer_id, "helpful": helpful, "vote_key": key}
 
 
+@in_package_loop
 async def test_feedback_is_stored_per_answer(server):
     client, store = server
     status, headers, _ = await post(client, vote("pain", True))
@@ -50,6 +52,7 @@ async def test_feedback_is_stored_per_answer(server):
     assert (row.answer_id, row.helpful, row.unhelpful) == ("pain", 1, 2)
 
 
+@in_package_loop
 async def test_one_vote_per_answer_per_conversation_a_changed_mind_replaces_it(server):
     client, store = server
     for helpful in (True, True, True, False):
@@ -59,6 +62,7 @@ async def test_one_vote_per_answer_per_conversation_a_changed_mind_replaces_it(s
         ("pain", 0, 1), ("side_effects", 1, 0)]
 
 
+@in_package_loop
 async def test_feedback_without_an_allowed_origin_is_refused(server):
     client, store = server
     for origin in (None, "https://evil.example", "null"):
@@ -67,6 +71,7 @@ async def test_feedback_without_an_allowed_origin_is_refused(server):
     assert store.counts() == []
 
 
+@in_package_loop
 async def test_feedback_is_rate_limited_per_client_address(server):
     client, store = server
     statuses = [(await post(client, vote("pain", True, f"{n:032x}"), address="203.0.113.7"))[0]
@@ -92,6 +97,7 @@ async def test_feedback_is_rate_limited_per_client_address(server):
     ["pain", True],
     "not json",
 ])
+@in_package_loop
 async def test_invalid_feedback_is_refused(server, body):
     client, store = server
     status, _, text = await post(client, body)
@@ -100,6 +106,7 @@ async def test_invalid_feedback_is_refused(server, body):
     assert store.counts() == []
 
 
+@in_package_loop
 async def test_oversized_feedback_is_refused(server):
     client, store = server
     big = json.dumps({**vote("pain", True), "x": "a" * 1000})
@@ -107,6 +114,7 @@ async def test_oversized_feedback_is_refused(server):
     assert store.counts() == []
 
 
+@in_package_loop
 async def test_preflight_only_for_allowed_origins(server):
     client, _ = server
     async with client.options("/api/feedback", headers={
@@ -118,6 +126,7 @@ async def test_preflight_only_for_allowed_origins(server):
         assert resp.status == 403
 
 
+@in_package_loop
 async def test_demo_page_embeds_the_widget_with_one_script_tag(server, resources):
     client, _ = server
     async with client.get("/") as resp:

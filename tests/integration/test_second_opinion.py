@@ -1,3 +1,9 @@
+"""The second-opinion classifier, trained on a few one-hot examples.
+
+Here rather than in tests/unit: training persists the model, and Rasa's persisting imports skops,
+which scans every loaded module's attributes (5-7 s of CPU, the unit suite's largest share).
+"""
+
 import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -15,6 +21,8 @@ from components.second_opinion import (
     AgreementFallbackClassifier,
     SecondOpinionClassifier,
 )
+
+pytestmark = pytest.mark.integration
 
 # Three "words" as one-hot sentence features: 0 -> ask_pain, 1 -> ask_onset, 2 -> emergency.
 INTENTS = ["ask_pain", "ask_onset", "emergency"]
