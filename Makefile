@@ -128,7 +128,7 @@ test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
-	@$(BIN)/ruff check actions channels clinic components rasa_sdk_plugins scripts tests webapp
+	@$(BIN)/ruff check actions channels clinic components rasa_patches.py rasa_sdk_plugins scripts tests webapp
 
 STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 

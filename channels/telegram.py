@@ -27,6 +27,7 @@ from sanic.response import HTTPResponse
 from channels.conversation_ids import ToRecipient, keyed_conversation_id
 from channels.replays import RecentUpdates
 from channels.reply_guard import guard_replies
+from rasa_patches import init_telegram_output
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,8 @@ class ClinicTelegramOutput(TelegramOutput):
 
     def __init__(self, access_token: Optional[Text], api_base: str = DEFAULT_API_BASE) -> None:
         # TelegramOutput.__init__ hard-codes the production server; aiogram's Bot takes one.
-        super(TelegramOutput, self).__init__(
-            access_token, server=TelegramAPIServer.from_base(api_base), timeout=SEND_TIMEOUT
-        )
+        init_telegram_output(self, access_token, TelegramAPIServer.from_base(api_base),
+                             SEND_TIMEOUT)
 
 
 class ClinicTelegramInput(TelegramInput):
