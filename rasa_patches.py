@@ -127,6 +127,8 @@ def missing_touch_points() -> List[str]:
         if not hasattr(getattr(importlib.import_module(module), cls, None), member):
             missing.append(f"{module}.{cls}.{member}")
     return missing
+
+
 ACTION_TIMEOUT_ENV = "ACTION_TIMEOUT_SECONDS"
 DEFAULT_ACTION_TIMEOUT = 10.0
 ACTION_CONNECT_RETRY_ENV = "ACTION_CONNECT_RETRY_SECONDS"
