@@ -132,7 +132,7 @@ test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
-	@$(BIN)/ruff check actions channels clinic components rasa_sdk_plugins scripts tests webapp
+	@$(BIN)/ruff check actions channels clinic components rasa_patches.py rasa_sdk_plugins scripts tests webapp
 
 .PHONY: typecheck
 typecheck: $(INSTALLED) ## mypy on the project's code, tests excepted (settings in pyproject.toml)

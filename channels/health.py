@@ -21,12 +21,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from rasa_patches import unwrapped_store
+
 
 def _store_status(store: Any) -> Dict[Text, Any]:
     """Pings a project store and returns its health record (unknown stores are reported)."""
-    # Rasa wraps the tracker store (FailSafeTrackerStore, AwaitableTrackerStore).
-    while hasattr(store, "_tracker_store"):
-        store = store._tracker_store
+    store = unwrapped_store(store)
     health = getattr(store, "health", None)
     if health is None:
         return {"ok": False, "store": type(store).__name__, "last_error": "not monitored"}

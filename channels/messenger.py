@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 import requests
 from fbmessenger import MessengerClient
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.facebook import FacebookInput, Messenger, MessengerBot
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -30,7 +30,7 @@ from sanic.response import HTTPResponse
 from channels.choices import numbered_text, payload_for_reply
 from channels.conversation_ids import ToRecipient, keyed_conversation_id
 from channels.replays import RecentUpdates
-from channels.reply_guard import guard_replies
+from channels.webhook import CredentialedInput, guarded_webhook, tracker_store_of
 
 logger = logging.getLogger(__name__)
 
@@ -124,17 +124,12 @@ class _ClinicMessenger(Messenger):
         )
 
 
-class ClinicMessengerInput(FacebookInput):
+class ClinicMessengerInput(CredentialedInput, FacebookInput):
     """Facebook Messenger input channel (webhook /webhooks/facebook/webhook)."""
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        """Builds the channel from its credentials.yml entry."""
-        if not credentials:
-            return cls.raise_missing_credentials_exception()  # it raises (untyped in Rasa)
-        return cls(str(credentials["verify"]), str(credentials["secret"]),
-                   str(credentials["page-access-token"]),
-                   str(credentials.get("api_base") or DEFAULT_API_BASE))
+    required_credentials = {"verify": "fb_verify", "secret": "fb_secret",
+                            "page-access-token": "fb_access_token"}
+    optional_credentials = {"api_base": ("api_base", DEFAULT_API_BASE)}
 
     def __init__(self, fb_verify: Text, fb_secret: Text, fb_access_token: Text,
                  api_base: str = DEFAULT_API_BASE) -> None:
@@ -166,13 +161,7 @@ class ClinicMessengerInput(FacebookInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """The webhook routes: verification (GET) and signed events (POST)."""
-        # Every message gets a reply, emergency guidance first (channels/reply_guard.py).
-        on_new_message = guard_replies(on_new_message)
-        webhook = Blueprint("fb_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook, on_new_message = guarded_webhook("fb_webhook", on_new_message)
 
         @webhook.route("/webhook", methods=["GET"])
         async def token_verification(request: Request) -> HTTPResponse:
@@ -187,10 +176,9 @@ class ClinicMessengerInput(FacebookInput):
                 return response.text("invalid signature", status=403)
             if await self.recent.is_replay(request.app, event_id(request.json)):
                 return response.text("success")
-            agent = getattr(request.app.ctx, "agent", None)
             handler = _ClinicMessenger(
                 messenger_client(self.fb_access_token, self.api_base), on_new_message,
-                getattr(agent, "tracker_store", None), self.conversation_id,
+                tracker_store_of(request), self.conversation_id,
             )
             await handler.handle(request.json, self.get_metadata(request))
             return response.text("success")

@@ -38,11 +38,11 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from clinic import store_outage
 from clinic.content import EMERGENCY_INTENT
 from clinic.paths import SPACY_PIPELINE_DIR
-from clinic.rasa_runtime import tune_rasa_runtime
 from clinic.rate_limit import WindowLimit
 from clinic.red_flags import Assessment, RedFlagDetector
 from clinic.resources import get_resources
 from clinic.user_input import clean_text, is_button_payload
+from rasa_patches import apply as apply_rasa_patches
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class GuardedHandler:
 
     def __init__(self, on_new_message: Handler) -> None:
         """Wraps `on_new_message` (Rasa's handler for one message)."""
-        tune_rasa_runtime()
+        apply_rasa_patches()  # refuses another Rasa version (rasa_patches.py)
         # Compiled now, at server start (0.6 s), not on the first message: every message is read.
         red_flag_detector()
         self.on_new_message = on_new_message

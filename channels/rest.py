@@ -14,7 +14,7 @@ REST_CHANNEL_PUBLIC=on (deploy/nginx/clinic.conf.template): the widget uses sock
 
 The request's `X-Request-ID` (set by nginx, the same on its retry of one client request on the
 other replica) becomes the message id, so a turn replayed after its replica died is answered
-from the store instead of being processed twice (clinic/rasa_runtime.py).
+from the store instead of being processed twice (rasa_patches.py).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from sanic.response import HTTPResponse
 from channels.conversation_ids import rest_conversation_id
 from channels.reply_guard import guard_replies
 from clinic.log_redaction import install as install_log_redaction
-from clinic.rasa_runtime import REQUEST_MESSAGE_ID_PREFIX
 from clinic.user_input import clean_sender, clean_text
+from rasa_patches import REQUEST_MESSAGE_ID_PREFIX
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # nginx's $request_id is 32 hex digits; anything else is not used as a message id.

@@ -33,14 +33,13 @@ import os
 import secrets
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Set, Text
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic import Blueprint
 from socketio import AsyncServer
 
 from channels.reply_guard import GuardedHandler, guard_replies, message_rate_limit
+from channels.webhook import CredentialedInput, with_health_route
 from clinic.widget_origins import allowed_origins
 
 logger = logging.getLogger(__name__)
@@ -127,26 +126,21 @@ class ClinicSocketIOOutput(SocketIOOutput):
             await self._send_message(recipient_id, message)
 
 
-class ClinicSocketIOInput(SocketIOInput):
+class ClinicSocketIOInput(CredentialedInput, SocketIOInput):
     """Socket.io channel for the clinic's web widget (see the module docstring)."""
+
+    #: The `socketio:`-style entry of credentials.yml (all optional, Rasa's defaults).
+    optional_credentials = {
+        key: (key, default) for key, default in (
+            ("user_message_evt", "user_uttered"), ("bot_message_evt", "bot_uttered"),
+            ("namespace", None), ("session_persistence", True),
+            ("socketio_path", "/socket.io"))
+    }
 
     @classmethod
     def name(cls) -> Text:
         """Same name as Rasa's channel: trackers and escalations say `socketio`."""
         return "socketio"
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        """Reads the `socketio:`-style entry of credentials.yml."""
-        credentials = credentials or {}
-        channel = cls(
-            credentials.get("user_message_evt", "user_uttered"),
-            credentials.get("bot_message_evt", "bot_uttered"),
-            credentials.get("namespace"),
-            credentials.get("session_persistence", True),
-            credentials.get("socketio_path", "/socket.io"),
-        )
-        return channel
 
     origins: Iterable[str] = ()
     signer: Optional[SessionSigner] = None
@@ -176,14 +170,11 @@ class ClinicSocketIOInput(SocketIOInput):
         # engine.io refuses other origins at the handshake; `connect` checks again (and
         # refuses clients that send no Origin at all, which engine.io lets through).
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=sorted(self.origins))
-        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        socketio_webhook = with_health_route(
+            SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__))
         self.sio = sio
         namespace = self.namespace
         signer = self.signer
-
-        @socketio_webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @sio.on("connect", namespace=namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:

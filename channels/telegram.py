@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Optional, Text
 
 from aiogram.bot.api import TelegramAPIServer
 from aiogram.types import Update
 from aiogram.utils.exceptions import TelegramAPIError
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -26,7 +26,8 @@ from sanic.response import HTTPResponse
 
 from channels.conversation_ids import ToRecipient, keyed_conversation_id
 from channels.replays import RecentUpdates
-from channels.reply_guard import guard_replies
+from channels.webhook import CredentialedInput, guarded_webhook
+from rasa_patches import init_telegram_output
 
 logger = logging.getLogger(__name__)
 
@@ -43,31 +44,21 @@ class ClinicTelegramOutput(TelegramOutput):
 
     def __init__(self, access_token: Optional[Text], api_base: str = DEFAULT_API_BASE) -> None:
         # TelegramOutput.__init__ hard-codes the production server; aiogram's Bot takes one.
-        super(TelegramOutput, self).__init__(
-            access_token, server=TelegramAPIServer.from_base(api_base), timeout=SEND_TIMEOUT
-        )
+        init_telegram_output(self, access_token, TelegramAPIServer.from_base(api_base),
+                             SEND_TIMEOUT)
 
 
-class ClinicTelegramInput(TelegramInput):
+class ClinicTelegramInput(CredentialedInput, TelegramInput):
     """Telegram input channel whose webhook requires the secret token."""
+
+    required_credentials = {"access_token": "access_token", "secret_token": "secret_token"}
+    optional_credentials = {"verify": ("verify", None), "webhook_url": ("webhook_url", None),
+                            "api_base": ("api_base", DEFAULT_API_BASE)}
 
     @classmethod
     def name(cls) -> Text:
         """Channel name: the webhook is /webhooks/telegram/webhook."""
         return "telegram"
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        """Builds the channel from its credentials.yml entry."""
-        if not credentials:
-            return cls.raise_missing_credentials_exception()  # it raises (untyped in Rasa)
-        return cls(
-            access_token=str(credentials["access_token"]),
-            verify=credentials.get("verify") or None,
-            webhook_url=credentials.get("webhook_url") or None,
-            secret_token=str(credentials["secret_token"]),
-            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
-        )
 
     def __init__(
         self,
@@ -133,9 +124,7 @@ class ClinicTelegramInput(TelegramInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """The webhook routes."""
-        # Every message gets a reply, emergency guidance first (channels/reply_guard.py).
-        on_new_message = guard_replies(on_new_message)
-        webhook = Blueprint("telegram_webhook", __name__)
+        webhook, on_new_message = guarded_webhook("telegram_webhook", on_new_message)
         out_channel = self.get_output_channel()
 
         if self.webhook_url:
@@ -143,10 +132,6 @@ class ClinicTelegramInput(TelegramInput):
             @webhook.listener("after_server_start")
             async def set_webhook(app: Any, loop: Any) -> None:
                 await self.register_webhook()
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

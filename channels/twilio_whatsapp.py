@@ -16,7 +16,7 @@ import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -25,7 +25,7 @@ from twilio.request_validator import RequestValidator
 from channels.choices import numbered_text, payload_for_reply
 from channels.conversation_ids import keyed_conversation_id
 from channels.replays import RecentUpdates
-from channels.reply_guard import guard_replies
+from channels.webhook import CredentialedInput, guarded_webhook, tracker_store_of
 
 logger = logging.getLogger(__name__)
 
@@ -105,26 +105,18 @@ class TwilioWhatsAppOutput(OutputChannel):
         await self._post({"MediaUrl": image})
 
 
-class TwilioWhatsAppInput(InputChannel):
+class TwilioWhatsAppInput(CredentialedInput):
     """Receives WhatsApp messages from Twilio's webhook."""
+
+    required_credentials = {"account_sid": "account_sid", "auth_token": "auth_token",
+                            "whatsapp_number": "whatsapp_number"}
+    optional_credentials = {"api_base": ("api_base", DEFAULT_API_BASE),
+                            "webhook_url": ("webhook_url", None)}
 
     @classmethod
     def name(cls) -> Text:
         """Channel name: the webhook is /webhooks/whatsapp/webhook."""
         return "whatsapp"
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        """Builds the channel from its credentials.yml entry."""
-        if not credentials:
-            return cls.raise_missing_credentials_exception()  # it raises (untyped in Rasa)
-        return cls(
-            account_sid=str(credentials["account_sid"]),
-            auth_token=str(credentials["auth_token"]),
-            whatsapp_number=str(credentials["whatsapp_number"]),
-            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
-            webhook_url=credentials.get("webhook_url") or None,
-        )
 
     def __init__(
         self,
@@ -169,13 +161,7 @@ class TwilioWhatsAppInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """The webhook routes."""
-        # Every message gets a reply, emergency guidance first (channels/reply_guard.py).
-        on_new_message = guard_replies(on_new_message)
-        webhook = Blueprint("whatsapp_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook, on_new_message = guarded_webhook("whatsapp_webhook", on_new_message)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -189,9 +175,8 @@ class TwilioWhatsAppInput(InputChannel):
                 return response.empty()
             sender_id = self.conversation_id(address)
             # Media and location messages have an empty body: Rasa answers it politely.
-            agent = getattr(request.app.ctx, "agent", None)
             text = await payload_for_reply(
-                getattr(agent, "tracker_store", None), sender_id, request.form.get("Body") or ""
+                tracker_store_of(request), sender_id, request.form.get("Body") or ""
             )
             await on_new_message(
                 UserMessage(text, self.output_for(address), sender_id,

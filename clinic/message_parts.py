@@ -4,7 +4,7 @@ Parents write "is it safe? and how long does it last?" or "my 6 year old has cer
 what is botox?". One intent for the whole message answers only one of two questions, or is
 pulled off course by the background. Here the message is split into its sentences and its
 "..., and how ..." questions; each question part is parsed on its own by the same NLU pipeline
-(clinic/rasa_runtime.py does that), and `combine` decides:
+(rasa_patches.py does that), and `combine` decides:
 
 * an emergency anywhere wins: the whole message's, or any part's (red flags in any part);
 * two or more parts the gate answered with different topics: the first is the intent, and all

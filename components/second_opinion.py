@@ -17,7 +17,7 @@ DIET's own confidences, which also falls back when the two tops differ.
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Any, Dict, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -31,6 +31,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from threadpoolctl import threadpool_limits
+
+from rasa_patches import check_rasa_version
 
 #: Where the second opinion is put on the parse result: {"name": ..., "confidence": ...}.
 SECOND_OPINION_KEY = "second_opinion"
@@ -47,6 +49,12 @@ RANKING_LENGTH = 10
 )
 class SecondOpinionClassifier(LogisticRegressionClassifier):
     """Logistic regression whose top intent goes to `second_opinion`, not to `intent`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # It calls Rasa's private `_create_X`; `rasa train` and `make eval` load it without
+        # the server's rasa_patches.apply().
+        check_rasa_version()
+        super().__init__(*args, **kwargs)
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the regression on one BLAS thread.
@@ -102,6 +110,10 @@ class SecondOpinionClassifier(LogisticRegressionClassifier):
 )
 class AgreementFallbackClassifier(FallbackClassifier):
     """The confidence gate, which also asks when the second opinion names another intent."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        check_rasa_version()  # it overrides Rasa's private `_should_fallback`
+        super().__init__(*args, **kwargs)
 
     def _should_fallback(self, message: Message) -> bool:
         """DIET's own confidence and margin decide, as in Rasa's gate, and agreement.

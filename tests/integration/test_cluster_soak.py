@@ -38,8 +38,8 @@ from channels.conversation_ids import rest_conversation_id
 from clinic.cluster import Cluster, ClusterPorts, running_cluster
 from clinic.escalation_store import EscalationStore
 from clinic.paths import PROJECT_ROOT
-from clinic.rasa_runtime import REPLAYED_TURN
 from clinic.resources import get_resources
+from rasa_patches import REPLAYED_TURN
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 CONVERSATIONS = int(os.environ.get("SOAK_CONVERSATIONS", "20"))

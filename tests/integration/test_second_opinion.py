@@ -123,3 +123,17 @@ def test_dietss_emergency_is_never_re_ranked(classifier):
     classifier.process([message])
     assert message.get(INTENT) == diet[0]
     assert message.get(INTENT_RANKING_KEY) == diet
+
+
+@pytest.mark.parametrize("make", [
+    lambda tmp_path: SecondOpinionClassifier.create(
+        SecondOpinionClassifier.get_default_config(), LocalModelStorage(tmp_path),
+        Resource("second_opinion"), ExecutionContext(GraphSchema({}), "test")),
+    lambda tmp_path: AgreementFallbackClassifier({"threshold": 0.4}),
+])
+def test_another_rasa_version_is_refused_when_the_model_loads(monkeypatch, tmp_path, make):
+    import rasa
+
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    with pytest.raises(SystemExit, match="Rasa 3.7.0 is installed"):
+        make(tmp_path)

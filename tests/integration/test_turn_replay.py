@@ -1,7 +1,7 @@
 """A turn sent again with the same request id (nginx's retry after a replica died) runs once.
 
 Real action server and Rasa server over the REST channel, with the X-Request-ID header nginx
-sets (deploy/nginx/clinic.conf.template; clinic/rasa_runtime.py answers a stored turn).
+sets (deploy/nginx/clinic.conf.template; rasa_patches.py answers a stored turn).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 from channels.conversation_ids import rest_conversation_id
 from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
-from clinic.rasa_runtime import REQUEST_MESSAGE_ID_PREFIX
 from clinic.resources import get_resources
+from rasa_patches import REQUEST_MESSAGE_ID_PREFIX
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 

@@ -1,7 +1,11 @@
-"""Changes to Rasa 3.6 internals, applied in the Rasa server when its channels are set up.
+"""Every change to Rasa internals, in one guarded place, applied by one call: `apply()`.
 
-Each replaces behaviour that Rasa offers no setting for. They are written against the pinned
-Rasa version and refuse to apply to another one (`PINNED_RASA_VERSION`).
+Each replaces behaviour that Rasa offers no setting for. They are written against the Rasa
+version pinned in requirements.in (the one place the pin is written): `apply()` refuses to
+start, with a one-line message, when another version is installed. The Rasa server calls it
+when it sets up its channels (every channel's handler is wrapped by channels/reply_guard.py,
+which calls it), so nothing is patched at import. docs/rasa-upgrade.md is the checklist of
+every touch point, these and the subclasses listed in `SUBCLASS_TOUCH_POINTS`.
 
 * The action server timeout: Rasa waits 300 s for a custom action (`DEFAULT_REQUEST_TIMEOUT`,
   read on every call). A parent should not wait that long for the apology: it becomes
@@ -40,6 +44,12 @@ Rasa version and refuse to apply to another one (`PINNED_RASA_VERSION`).
   and the form took "yes" as the parent's name. The check is within one conversation, so an id
   can only replay that conversation's own replies. It costs one more read of the conversation
   per turn.
+* Store health: Rasa wraps the tracker store (FailSafeTrackerStore, AwaitableTrackerStore, in
+  their private `_tracker_store`); the health endpoint (channels/health.py) pings the project's
+  store inside (`unwrapped_store`).
+* Telegram's output: TelegramOutput.__init__ hard-codes the production Bot API server; the
+  project's output (channels/telegram.py) is initialised as aiogram's Bot with a configurable
+  server instead (`init_telegram_output`).
 """
 
 from __future__ import annotations
@@ -48,12 +58,77 @@ import asyncio
 import logging
 import os
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 logger = logging.getLogger(__name__)
 
-#: The Rasa version these changes were written and tested against.
-PINNED_RASA_VERSION = "3.6.21"
+#: Where the Rasa version these changes were written and tested against is pinned.
+REQUIREMENTS_FILE = Path(__file__).resolve().parent / "requirements.in"
+#: Private Rasa code the project's own subclasses override, call or rely on, where a subclass
+#: reads better than a patch: (Rasa module, class, member, where, why). The version guard
+#: covers them: the channels and the tracker store run only where `apply` ran (the Rasa server,
+#: the staff shell), and the two components, which `rasa train` and `make eval` also load,
+#: check the version when they are made. `missing_touch_points` checks that each still exists;
+#: docs/rasa-upgrade.md lists them.
+SUBCLASS_TOUCH_POINTS: Tuple[Tuple[str, str, str, str, str], ...] = (
+    ("rasa.nlu.classifiers.fallback_classifier", "FallbackClassifier", "_should_fallback",
+     "components/second_opinion.py", "the gate also falls back when the classifiers disagree"),
+    ("rasa.nlu.classifiers.logistic_regression_classifier", "LogisticRegressionClassifier",
+     "_create_X", "components/second_opinion.py", "the second opinion's features"),
+    ("rasa.core.tracker_store", "SQLTrackerStore", "_additional_events",
+     "clinic/tracker_store.py", "no count query on every save"),
+    ("rasa.core.channels.rest", "RestInput", "_extract_sender", "channels/rest.py",
+     "the sender becomes rest:<sender>"),
+    ("rasa.core.channels.rest", "RestInput", "_extract_input_channel", "channels/rest.py",
+     "the client cannot name the channel"),
+    ("rasa.core.channels.facebook", "Messenger", "_handle_user_message",
+     "channels/messenger.py", "keyed conversation ids, numbered choices"),
+    ("rasa.core.channels.socketio", "SocketIOOutput", "_send_message", "channels/socketio.py",
+     "message markers for the widget"),
+    ("rasa.core.channels.socketio", "SocketIOInput", "blueprint", "channels/socketio.py",
+     "re-implemented: origins, signed sessions, rate limit"),
+)
+
+
+class WrongRasaVersion(SystemExit):
+    """The installed Rasa is not the pinned one: the server stops with a one-line message."""
+
+
+def pinned_version(package: str = "rasa", requirements: Path = REQUIREMENTS_FILE) -> str:
+    """The version `requirements` pins `package` to (`name==version`)."""
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        name, pinned, version = line.split("#")[0].partition("==")
+        if pinned and name.strip().lower() == package:
+            return version.strip()
+    raise WrongRasaVersion(f"rasa_patches.py: {requirements.name} pins no {package} version")
+
+
+def check_rasa_version(installed: Optional[str] = None) -> None:
+    """Raises WrongRasaVersion (one line) unless the installed Rasa is the pinned one."""
+    if installed is None:
+        import rasa
+
+        installed = rasa.__version__
+    pinned = pinned_version("rasa")
+    if installed != pinned:
+        raise WrongRasaVersion(
+            f"rasa_patches.py is written for Rasa {pinned} (requirements.in) but Rasa "
+            f"{installed} is installed: install {pinned}, or upgrade by docs/rasa-upgrade.md"
+        )
+
+
+def missing_touch_points() -> List[str]:
+    """The listed private Rasa members that the installed Rasa no longer has."""
+    import importlib
+
+    missing = []
+    for module, cls, member, _where, _why in SUBCLASS_TOUCH_POINTS:
+        if not hasattr(getattr(importlib.import_module(module), cls, None), member):
+            missing.append(f"{module}.{cls}.{member}")
+    return missing
+
+
 ACTION_TIMEOUT_ENV = "ACTION_TIMEOUT_SECONDS"
 DEFAULT_ACTION_TIMEOUT = 10.0
 ACTION_CONNECT_RETRY_ENV = "ACTION_CONNECT_RETRY_SECONDS"
@@ -79,20 +154,15 @@ def _response_validator() -> Any:
     return validator_class(schema)
 
 
-def tune_rasa_runtime() -> None:
+def apply() -> None:
     """Applies the changes (idempotent).
 
     Raises:
-        RuntimeError: when the installed Rasa is not the pinned version.
+        WrongRasaVersion: when the installed Rasa is not the pinned version.
     """
-    import rasa
+    check_rasa_version()  # before importing Rasa's modules: nothing else runs when it fails
     import rasa.core.actions.action as rasa_action
 
-    if rasa.__version__ != PINNED_RASA_VERSION:
-        raise RuntimeError(
-            f"clinic/rasa_runtime.py patches Rasa {PINNED_RASA_VERSION} internals, but Rasa "
-            f"{rasa.__version__} is installed: install the pinned version (requirements.lock)"
-        )
     _parse_message_parts()
     _finish_tasks_at_stop()
     _replay_stored_turns()
@@ -206,7 +276,7 @@ def _finish_tasks_at_stop() -> None:
     """Cancels the Rasa server's pending tasks when it stops (its app exists by now)."""
     from sanic import Sanic
 
-    # tune_rasa_runtime runs while Rasa registers the channels, after it made its app (named
+    # apply() runs while Rasa registers the channels, after it made its app (named
     # by rasa/core/run.py or rasa/server.py) and before it starts it.
     for name, app in list(Sanic._app_registry.items()):
         if name not in RASA_APP_NAMES or getattr(app.ctx, "clinic_finishes_tasks", False):
@@ -283,3 +353,21 @@ def _replay_stored_turns() -> None:
 
     handle_message._clinic_replay = True  # type: ignore[attr-defined]
     MessageProcessor.handle_message = handle_message
+
+
+def unwrapped_store(store: Any) -> Any:
+    """The project's store inside Rasa's wrappers (FailSafeTrackerStore, AwaitableTrackerStore)."""
+    while hasattr(store, "_tracker_store"):
+        store = store._tracker_store
+    return store
+
+
+def init_telegram_output(output: Any, access_token: Optional[Text], server: Any,
+                         timeout: float) -> None:
+    """Initialises a TelegramOutput as aiogram's Bot on `server`, skipping Rasa's __init__.
+
+    TelegramOutput.__init__ only passes the token on, to aiogram's production server.
+    """
+    from rasa.core.channels.telegram import TelegramOutput
+
+    super(TelegramOutput, output).__init__(access_token, server=server, timeout=timeout)

@@ -3,7 +3,7 @@ import pytest
 import rasa.core.actions.action as rasa_action
 from rasa.core.actions.action import RemoteAction
 
-from clinic.rasa_runtime import tune_rasa_runtime
+import rasa_patches
 
 
 @pytest.fixture
@@ -13,8 +13,8 @@ def tuned(monkeypatch):
     monkeypatch.setattr(rasa_action, "DEFAULT_REQUEST_TIMEOUT",
                         rasa_action.DEFAULT_REQUEST_TIMEOUT)
     monkeypatch.setenv("ACTION_TIMEOUT_SECONDS", "4")
-    tune_rasa_runtime()
-    tune_rasa_runtime()  # idempotent
+    rasa_patches.apply()
+    rasa_patches.apply()  # idempotent
 
 
 def test_action_timeout_comes_from_the_environment(tuned):
@@ -33,7 +33,7 @@ def test_valid_responses_pass_and_invalid_ones_fail_as_in_rasa(tuned):
 
 @pytest.fixture
 def retried(monkeypatch, tuned):
-    """Rasa's RemoteAction.run restored after the test (tune_rasa_runtime wraps it)."""
+    """Rasa's RemoteAction.run restored after the test (apply wraps it)."""
     monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
 
 
@@ -131,3 +131,59 @@ async def test_a_call_lost_with_the_action_server_is_sent_again_unless_it_record
     finally:
         await runner.cleanup()
     assert len(calls) == calls_made
+
+
+def test_another_rasa_version_is_refused_with_one_line(monkeypatch):
+    import rasa
+
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    with pytest.raises(SystemExit) as refused:
+        rasa_patches.apply()
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "Rasa 3.6.21 (requirements.in)" in message and "Rasa 3.7.0 is installed" in message
+
+
+def test_the_server_process_stops_with_the_line_and_no_traceback():
+    import subprocess
+    import sys
+
+    from clinic.paths import PROJECT_ROOT
+
+    code = "import rasa; rasa.__version__ = '3.5.0'; import rasa_patches; rasa_patches.apply()"
+    run = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [
+        "rasa_patches.py is written for Rasa 3.6.21 (requirements.in) but Rasa 3.5.0 is "
+        "installed: install 3.6.21, or upgrade by docs/rasa-upgrade.md"]
+
+
+def test_the_pin_is_read_from_requirements_in_and_the_lock_agrees(tmp_path):
+    from clinic.paths import PROJECT_ROOT
+
+    lock = (PROJECT_ROOT / "requirements.lock").read_text(encoding="utf-8")
+    assert f"\nrasa=={rasa_patches.pinned_version('rasa')} " in lock
+    other = tmp_path / "requirements.in"
+    other.write_text("rasa-sdk==3.6.2\nrasa==9.9.9  # a comment\n", encoding="utf-8")
+    assert rasa_patches.pinned_version("rasa", other) == "9.9.9"
+
+
+def test_every_listed_subclass_touch_point_exists_in_rasa_and_in_its_file():
+    from clinic.paths import PROJECT_ROOT
+
+    assert rasa_patches.missing_touch_points() == []
+    for _module, _cls, member, where, _why in rasa_patches.SUBCLASS_TOUCH_POINTS:
+        assert member in (PROJECT_ROOT / where).read_text(encoding="utf-8"), (member, where)
+
+
+def test_the_upgrade_checklist_names_every_touch_point():
+    from clinic.paths import PROJECT_ROOT
+
+    checklist = (PROJECT_ROOT / "docs" / "rasa-upgrade.md").read_text(encoding="utf-8")
+    patches = ["_validate_action_result", "DEFAULT_REQUEST_TIMEOUT", "RemoteAction.run",
+               "_parse_message_with_graph", "MessageProcessor.handle_message",
+               "_app_registry", "_tracker_store", "TelegramOutput.__init__"]
+    listed = [member for _m, _c, member, _w, _y in rasa_patches.SUBCLASS_TOUCH_POINTS]
+    assert [name for name in patches + listed if f"`{name}`" not in checklist
+            and f"{name}`" not in checklist] == []
