@@ -10,11 +10,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from clinic.buttons import topic_buttons
-from clinic.content import answer_id_for_intent
-from clinic.message_parts import PARTS_KEY
 from clinic.resources import Resources, get_resources
-from clinic.signoffs import serving_policy
+from knowledge.buttons import topic_buttons
+from knowledge.content import answer_id_for_intent
+from knowledge.message_parts import PARTS_KEY
+from knowledge.signoffs import serving_policy
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def send_answers(
     variant if one is written (content/variants.yml), otherwise as the general answer followed
     by the note that the child's team confirms what applies.
 
-    Under CONTENT_POLICY=signed (clinic/signoffs.py) an answer whose current text no clinician
+    Under CONTENT_POLICY=signed (knowledge/signoffs.py) an answer whose current text no clinician
     has signed is withheld: the parent gets the hand-over (the clinic's number) and the offer of
     a clinician instead, and the withheld answer is counted for the answer report. An unsigned
     variant falls back to its signed general answer.
@@ -155,7 +155,7 @@ class ActionAnswerTopic(Action):
             logger.error("no vetted answer for intent %s", intent)
             dispatcher.utter_message(text=resources.message("cannot_answer"))
             return []
-        # A message that asked several things (clinic/message_parts.py): each part's answer.
+        # A message that asked several things (knowledge/message_parts.py): each part's answer.
         parts = [
             part for part in tracker.latest_message.get(PARTS_KEY) or []
             if part in resources.content.answers

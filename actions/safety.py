@@ -11,8 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import FORM_SLOTS
 from actions.transcript import last_user_text, recent_transcript
-from clinic.escalation_service import record_escalation
 from clinic.resources import get_resources
+from escalation.service import record_escalation
 
 logger = logging.getLogger(__name__)
 

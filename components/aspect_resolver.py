@@ -21,12 +21,12 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 
-from clinic.aspects import AspectDetector
-from clinic.content import FALLBACK_INTENT
-from clinic.entity_patterns import EntityPatterns, load_entity_patterns
 from components.red_flag_override import set_top_intent
 from components.rule_component import RuleComponent
 from components.second_opinion import SECOND_OPINION_KEY
+from knowledge.aspects import AspectDetector
+from knowledge.content import FALLBACK_INTENT
+from knowledge.entity_patterns import EntityPatterns, load_entity_patterns
 
 #: Where the finding is put on the parse result (aspect ids and condition id only).
 ASPECT_KEY = "aspect"

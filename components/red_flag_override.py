@@ -18,9 +18,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 
-from clinic.red_flags import RedFlagDetector
 from components.rule_component import RuleComponent
 from components.second_opinion import SECOND_OPINION_KEY
+from safety.red_flags import RedFlagDetector
 
 EMERGENCY_INTENT = "emergency"
 FALLBACK_INTENT = "nlu_fallback"

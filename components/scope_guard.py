@@ -19,9 +19,9 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 
-from clinic.scope import ScopeDetector
 from components.red_flag_override import FALLBACK_INTENT, RED_FLAGS_KEY, set_top_intent
 from components.rule_component import RuleComponent
+from knowledge.scope import ScopeDetector
 
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 #: Where the subjects found are put on the parse result (categories only, never the words).

@@ -32,10 +32,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.content import answer_id_for_intent, read_nlu_examples  # noqa: E402
-from clinic.local_services import RunningServices, running_services  # noqa: E402
 from clinic.paths import PROJECT_ROOT  # noqa: E402
 from clinic.resources import Resources, get_resources  # noqa: E402
+from knowledge.content import answer_id_for_intent, read_nlu_examples  # noqa: E402
+from local.services import RunningServices, running_services  # noqa: E402
 
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "nlu"
 SAFETY_DIR = PROJECT_ROOT / "tests" / "safety"

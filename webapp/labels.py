@@ -9,8 +9,8 @@ import datetime as dt
 from functools import lru_cache
 from typing import Dict, Optional
 
-from clinic.buttons import topic_buttons, yes_no_buttons
 from clinic.resources import get_resources
+from knowledge.buttons import topic_buttons, yes_no_buttons
 
 CHANNEL_LABELS: Dict[str, str] = {
     "socketio": "Web chat",

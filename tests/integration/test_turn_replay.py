@@ -16,10 +16,10 @@ from typing import Any, Dict, List
 import pytest
 
 from channels.conversation_ids import rest_conversation_id
-from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.rasa_runtime import REQUEST_MESSAGE_ID_PREFIX
 from clinic.resources import get_resources
+from local.services import RunningServices, running_services
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 
