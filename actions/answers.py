@@ -11,15 +11,14 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from clinic.resources import Resources, get_resources
-from knowledge.buttons import topic_buttons
-from knowledge.content import answer_id_for_intent
+from knowledge.buttons import something_else_button, topic_buttons
+from knowledge.content import EMERGENCY_MESSAGE
+from knowledge.intents import EMERGENCY_INTENT, FALLBACK_INTENT, answer_id_for_intent
 from knowledge.message_parts import PARTS_KEY
 from knowledge.signoffs import serving_policy
 
 logger = logging.getLogger(__name__)
 
-#: Intents the classifier can rank that are not topics but must never be out-voted by one.
-EMERGENCY_INTENT = "emergency"
 #: A topic is offered as a choice only with at least this much of the classifier's belief.
 MIN_CHOICE_CONFIDENCE = 0.15
 #: A single likely topic (the second is implausible) is offered alone from this confidence.
@@ -194,7 +193,7 @@ class ActionClarify(Action):
         ranking = [
             (str(item.get("name")), float(item.get("confidence") or 0.0))
             for item in tracker.latest_message.get("intent_ranking", [])
-            if item.get("name") != "nlu_fallback"
+            if item.get("name") != FALLBACK_INTENT
         ]
         opinion = tracker.latest_message.get("second_opinion") or {}
         candidates = ranking[:1]
@@ -210,7 +209,7 @@ class ActionClarify(Action):
             name == EMERGENCY_INTENT and confidence >= MIN_CHOICE_CONFIDENCE
             for name, confidence in ranking[:2] + candidates[:2]
         ):
-            dispatcher.utter_message(text=resources.message("emergency"), kind="emergency")
+            dispatcher.utter_message(text=resources.message(EMERGENCY_MESSAGE), kind="emergency")
             return []
 
         choices: List[str] = []
@@ -232,10 +231,7 @@ class ActionClarify(Action):
             # "what about for the neck?": the body area names the topic among the likely two.
             return send_answers(dispatcher, tracker, resources, [area_topic])
         if worth_asking and not self._asked_already(tracker):
-            buttons = topic_buttons(resources.content, choices)
-            buttons.append(
-                {"title": resources.message("clarify_none"), "payload": "/request_human"}
-            )
+            buttons = [*topic_buttons(resources.content, choices), something_else_button()]
             dispatcher.utter_message(text=resources.message("clarify"), buttons=buttons)
             return []
         # Not understood, or a second failed attempt: hand over to a clinician.

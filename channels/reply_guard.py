@@ -38,7 +38,8 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from clinic.paths import SPACY_PIPELINE_DIR
 from clinic.rasa_runtime import tune_rasa_runtime
 from clinic.resources import get_resources
-from knowledge.content import EMERGENCY_INTENT
+from knowledge.content import EMERGENCY_MESSAGE
+from knowledge.intents import EMERGENCY_INTENT
 from safety.rate_limit import WindowLimit
 from safety.red_flags import Assessment, RedFlagDetector
 from safety.user_input import clean_text, is_button_payload
@@ -117,7 +118,7 @@ def is_typed_emergency(text: Text) -> bool:
 def emergency_reply() -> Dict[Text, Any]:
     """The emergency message as a bot message."""
     # `kind` lets the web widget show it as an alert, as the emergency action's message.
-    return {"text": get_resources().message("emergency"), "kind": "emergency"}
+    return {"text": get_resources().message(EMERGENCY_MESSAGE), "kind": "emergency"}
 
 
 class CountingOutputChannel(OutputChannel):
@@ -152,7 +153,7 @@ class AfterEmergencyChannel(CountingOutputChannel):
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         """Drops the emergency action's copy of the message; passes everything else on."""
         if message.get("kind") == "emergency" or (
-            message.get("text") == get_resources().message("emergency")
+            message.get("text") == get_resources().message(EMERGENCY_MESSAGE)
         ):
             # The emergency action ran (and recorded the case) before Rasa sends its message.
             self.emergency_seen = True
@@ -191,7 +192,7 @@ async def record_emergency(message: UserMessage, text: Text, assessment: Assessm
         said = [line["text"] for line in lines if line["speaker"] == "user"]
         if not said or said[-1] != text:
             lines.append({"speaker": "user", "text": text})
-        lines.append({"speaker": "bot", "text": get_resources().message("emergency")})
+        lines.append({"speaker": "bot", "text": get_resources().message(EMERGENCY_MESSAGE)})
         escalation = await record_escalation(
             urgency="urgent",
             reason="emergency: " + (", ".join(assessment.categories) or "red flags"),

@@ -25,8 +25,8 @@ from components.red_flag_override import set_top_intent
 from components.rule_component import RuleComponent
 from components.second_opinion import SECOND_OPINION_KEY
 from knowledge.aspects import AspectDetector
-from knowledge.content import FALLBACK_INTENT
 from knowledge.entity_patterns import EntityPatterns, load_entity_patterns
+from knowledge.intents import FALLBACK_INTENT
 
 #: Where the finding is put on the parse result (aspect ids and condition id only).
 ASPECT_KEY = "aspect"

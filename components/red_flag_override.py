@@ -20,10 +20,9 @@ from spacy.language import Language
 
 from components.rule_component import RuleComponent
 from components.second_opinion import SECOND_OPINION_KEY
+from knowledge.intents import EMERGENCY_INTENT, FALLBACK_INTENT
 from safety.red_flags import RedFlagDetector
 
-EMERGENCY_INTENT = "emergency"
-FALLBACK_INTENT = "nlu_fallback"
 #: Where the assessment is put on the parse result (categories only, never the user's words).
 RED_FLAGS_KEY = "red_flags"
 

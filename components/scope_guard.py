@@ -19,11 +19,11 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 
-from components.red_flag_override import FALLBACK_INTENT, RED_FLAGS_KEY, set_top_intent
+from components.red_flag_override import RED_FLAGS_KEY, set_top_intent
 from components.rule_component import RuleComponent
+from knowledge.intents import ANSWER_INTENT_PREFIX, FALLBACK_INTENT, OUT_OF_SCOPE_INTENT
 from knowledge.scope import ScopeDetector
 
-OUT_OF_SCOPE_INTENT = "out_of_scope"
 #: Where the subjects found are put on the parse result (categories only, never the words).
 SCOPE_KEY = "outside_scope"
 #: Kept as they are: dose and personal-advice questions have their own guarded reply and
@@ -67,4 +67,4 @@ class ScopeGuard(RuleComponent[ScopeDetector]):
         name = (message.get(INTENT) or {}).get("name", "")
         if name in KEPT_INTENTS:
             return False
-        return name == FALLBACK_INTENT or name.startswith("ask_")
+        return name == FALLBACK_INTENT or name.startswith(ANSWER_INTENT_PREFIX)

@@ -23,15 +23,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic.resources import get_resources
+from knowledge.intents import BUTTON_INTENTS, COMMAND_INTENTS
 from safety.log_redaction import install as install_log_redaction
 from safety.user_input import clean_text, is_button_payload, neutralise_typed_intent
-
-#: Intents a button or channel sends as `/intent`, besides each answer's `ask_<id>` (topic
-#: buttons, actions/buttons.py): yes/no (actions/escalation.py), "talk to someone"
-#: (actions/answers.py), and the greeting the widget and Telegram's /start send.
-BUTTON_INTENTS = frozenset({"affirm", "deny", "request_human", "greet"})
-#: Commands parents type in messaging apps: `/stop` leaves the escalation form (storing nothing).
-COMMAND_INTENTS = frozenset({"stop"})
 
 
 def button_intents() -> FrozenSet[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from clinic.paths import CONTENT_DIR
-from knowledge.content import ANSWER_INTENT_PREFIX, FALLBACK_INTENT, answer_id_for_intent
+from knowledge.intents import ANSWER_INTENT_PREFIX, FALLBACK_INTENT, answer_id_for_intent
 from knowledge.yaml_files import read_mapping, read_phrase_lists
 
 if TYPE_CHECKING:  # spaCy is imported by the NLU pipeline only, not by the action server.

@@ -20,6 +20,7 @@ import yaml
 
 from clinic.paths import ANSWERS_FILE, MESSAGES_FILE, VARIANTS_FILE
 from clinic.settings import TEMPLATE_FIELDS
+from knowledge.intents import answer_intent
 from knowledge.yaml_files import read_mapping
 
 STATUSES = ("approved", "needs_review")
@@ -27,11 +28,6 @@ REQUIRED_FIELDS = ("id", "text", "source", "status", "reviewed_by", "reviewed_on
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Placeholders filled by the actions themselves (besides the clinic settings).
 ACTION_PLACEHOLDERS = frozenset({"source", "question", "reference", "next_opening"})
-#: The intent that asks for an answer is named after the answer id.
-ANSWER_INTENT_PREFIX = "ask_"
-#: The emergency intent, and the confidence gate's "not sure" intent.
-EMERGENCY_INTENT = "emergency"
-FALLBACK_INTENT = "nlu_fallback"
 #: The message sent for an emergency: always sent, whatever the serving policy.
 EMERGENCY_MESSAGE = "emergency"
 #: Tier 1 texts restate the clinic's article; their source names its section.
@@ -59,7 +55,7 @@ class Entry:
     @property
     def intent(self) -> str:
         """The NLU intent that asks for this answer."""
-        return ANSWER_INTENT_PREFIX + self.id
+        return answer_intent(self.id)
 
     def render(self, values: Mapping[str, str]) -> str:
         """The text with its {placeholders} filled from `values` (clinic settings)."""
@@ -71,13 +67,6 @@ class Entry:
         if self.source.startswith(ARTICLE_SOURCE_PREFIX):
             return "1"
         return "policy" if self.source.lower().startswith("clinic policy") else "2"
-
-
-def answer_id_for_intent(intent: Optional[str]) -> Optional[str]:
-    """The answer id an intent asks for (``ask_pain`` -> ``pain``), or None."""
-    if intent and intent.startswith(ANSWER_INTENT_PREFIX):
-        return intent[len(ANSWER_INTENT_PREFIX) :]
-    return None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection, Dict, List, Sequence, Tuple
 
-from knowledge.content import EMERGENCY_INTENT, FALLBACK_INTENT, answer_id_for_intent
+from knowledge.intents import EMERGENCY_INTENT, FALLBACK_INTENT, answer_id_for_intent
 
 #: Where the answer ids of a multi-part message go on the parse result, in message order.
 PARTS_KEY = "parts"

@@ -6,7 +6,6 @@ from clinic.paths import MESSAGES_FILE, NLU_DIR
 from clinic.settings import load_settings
 from knowledge.content import (
     ContentError,
-    answer_id_for_intent,
     check_nlu_coverage,
     count_nlu_examples,
     load_content,
@@ -107,12 +106,6 @@ def test_messages_render_with_settings(content):
             {**values, "source": "x", "question": "q", "reference": "r", "next_opening": "n"}
         )
         assert "{" not in rendered, message.id
-
-
-def test_answer_intent_naming():
-    assert answer_id_for_intent("ask_pain") == "pain"
-    assert answer_id_for_intent("greet") is None
-    assert answer_id_for_intent(None) is None
 
 
 def test_real_nlu_data_covers_every_answer(content):
