@@ -18,7 +18,8 @@ from typing import List, Mapping, Optional
 
 from escalation.store import EscalatedQuestion, EscalationStore
 from feedback.store import FeedbackStore
-from knowledge.content import Entry, answer_id_for_intent
+from knowledge.content import Entry
+from knowledge.intents import answer_id_for_intent
 from knowledge.signoffs import SignoffStore, review_state
 
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[a-z]{2,}", re.IGNORECASE)
