@@ -1,4 +1,4 @@
-"""Where the project's data files live (relative to the repository root)."""
+"""Where the project's files live (relative to the repository root), and its code packages."""
 
 from __future__ import annotations
 
