@@ -29,6 +29,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
+# The project's Python packages: root folders with an __init__.py (clinic/paths.py CODE_PACKAGES).
+CODE_PACKAGES := $(filter-out tests,$(patsubst %/__init__.py,%,$(wildcard */__init__.py)))
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
 	$(wildcard components/*.py) $(SPACY_PIPELINE)/meta.json
 # pip's warnings about this machine's optional local package mirrors are noise.
@@ -58,8 +60,8 @@ lock: $(INSTALLED) ## Re-resolve requirements.in into requirements.lock (with ha
 .PHONY: spacy
 spacy: $(SPACY_PIPELINE)/meta.json ## Build the project's spaCy pipeline (blank en + lemmas + entity ruler)
 
-$(SPACY_PIPELINE)/meta.json: $(INSTALLED) scripts/build_spacy_pipeline.py clinic/spacy_pipeline.py \
-		clinic/entity_patterns.py content/entity_patterns.yml
+$(SPACY_PIPELINE)/meta.json: $(INSTALLED) scripts/build_spacy_pipeline.py knowledge/spacy_pipeline.py \
+		knowledge/entity_patterns.py content/entity_patterns.yml
 	@$(BIN)/python scripts/build_spacy_pipeline.py $(SPACY_PIPELINE)
 
 .PHONY: validate
@@ -90,7 +92,7 @@ run: $(MODEL) $(NODE_MODULES) ## Install, build, train if needed, and start the 
 
 .PHONY: cluster
 cluster: $(MODEL) system-packages ## Production-like cluster on 127.0.0.1: nginx :8080, 2 Rasa replicas, PostgreSQL, Redis
-	@$(BIN)/python -m clinic.cluster
+	@$(BIN)/python -m local.cluster
 
 .PHONY: staff-password
 staff-password: $(INSTALLED) ## Add or replace a staff account in var/staff-users (asks for name, role and password)
@@ -132,7 +134,7 @@ test-cluster: system-packages $(MODEL) ## Cluster soak in full: 50 conversations
 
 .PHONY: lint
 lint: $(INSTALLED) ## ruff on the Python code
-	@$(BIN)/ruff check actions channels clinic components rasa_patches.py rasa_sdk_plugins scripts tests webapp
+	@$(BIN)/ruff check $(CODE_PACKAGES) rasa_patches.py scripts tests
 
 .PHONY: typecheck
 typecheck: $(INSTALLED) ## mypy on the project's code, tests excepted (settings in pyproject.toml)

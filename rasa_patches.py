@@ -27,7 +27,7 @@ every touch point, these and the subclasses listed in `SUBCLASS_TOUCH_POINTS`.
   refused connections for 5 s.
 * Messages that ask more than one thing: the NLU graph parses the whole message and each of its
   question parts in one run (one batch through the same pipeline, red-flag rules included), and
-  clinic/message_parts.py combines the results. A message of one question costs what it did.
+  knowledge/message_parts.py combines the results. A message of one question costs what it did.
 * Stopping: tasks still pending when the Rasa server stops (each widget connection's
   engine.io ping task) are cancelled and awaited before Sanic closes the event loop; they were
   destroyed with it, and every Ctrl-C of `make run` after a widget conversation printed
@@ -77,7 +77,7 @@ SUBCLASS_TOUCH_POINTS: Tuple[Tuple[str, str, str, str, str], ...] = (
     ("rasa.nlu.classifiers.logistic_regression_classifier", "LogisticRegressionClassifier",
      "_create_X", "components/second_opinion.py", "the second opinion's features"),
     ("rasa.core.tracker_store", "SQLTrackerStore", "_additional_events",
-     "clinic/tracker_store.py", "no count query on every save"),
+     "stores/tracker.py", "no count query on every save"),
     ("rasa.core.channels.rest", "RestInput", "_extract_sender", "channels/rest.py",
      "the sender becomes rest:<sender>"),
     ("rasa.core.channels.rest", "RestInput", "_extract_input_channel", "channels/rest.py",
@@ -133,7 +133,7 @@ ACTION_TIMEOUT_ENV = "ACTION_TIMEOUT_SECONDS"
 DEFAULT_ACTION_TIMEOUT = 10.0
 ACTION_CONNECT_RETRY_ENV = "ACTION_CONNECT_RETRY_SECONDS"
 DEFAULT_ACTION_CONNECT_RETRY = 10.0
-#: Actions that store something (clinic/escalation_service.py record_escalation): a call to
+#: Actions that store something (escalation/service.py record_escalation): a call to
 #: them that was sent is never sent again.
 RECORDING_ACTIONS = frozenset({"action_emergency", "action_submit_escalation"})
 #: Logged when a replayed turn is answered from the store (the crash soak counts it).
@@ -219,9 +219,9 @@ def _parse_message_parts() -> None:
     from rasa.core.processor import MessageProcessor
     from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 
-    from clinic.aspects import read_aspect_file
-    from clinic.message_parts import combine, question_parts
     from clinic.resources import get_resources
+    from knowledge.aspects import read_aspect_file
+    from knowledge.message_parts import combine, question_parts
 
     if getattr(MessageProcessor._parse_message_with_graph, "_clinic_parts", False):
         return

@@ -10,16 +10,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from clinic.buttons import topic_buttons
-from clinic.content import answer_id_for_intent
-from clinic.message_parts import PARTS_KEY
 from clinic.resources import Resources, get_resources
-from clinic.signoffs import serving_policy
+from knowledge.buttons import something_else_button, topic_buttons
+from knowledge.content import EMERGENCY_MESSAGE
+from knowledge.intents import EMERGENCY_INTENT, FALLBACK_INTENT, answer_id_for_intent
+from knowledge.message_parts import PARTS_KEY
+from knowledge.signoffs import serving_policy
 
 logger = logging.getLogger(__name__)
 
-#: Intents the classifier can rank that are not topics but must never be out-voted by one.
-EMERGENCY_INTENT = "emergency"
 #: A topic is offered as a choice only with at least this much of the classifier's belief.
 MIN_CHOICE_CONFIDENCE = 0.15
 #: A single likely topic (the second is implausible) is offered alone from this confidence.
@@ -48,7 +47,7 @@ def send_answers(
     variant if one is written (content/variants.yml), otherwise as the general answer followed
     by the note that the child's team confirms what applies.
 
-    Under CONTENT_POLICY=signed (clinic/signoffs.py) an answer whose current text no clinician
+    Under CONTENT_POLICY=signed (knowledge/signoffs.py) an answer whose current text no clinician
     has signed is withheld: the parent gets the hand-over (the clinic's number) and the offer of
     a clinician instead, and the withheld answer is counted for the answer report. An unsigned
     variant falls back to its signed general answer.
@@ -155,7 +154,7 @@ class ActionAnswerTopic(Action):
             logger.error("no vetted answer for intent %s", intent)
             dispatcher.utter_message(text=resources.message("cannot_answer"))
             return []
-        # A message that asked several things (clinic/message_parts.py): each part's answer.
+        # A message that asked several things (knowledge/message_parts.py): each part's answer.
         parts = [
             part for part in tracker.latest_message.get(PARTS_KEY) or []
             if part in resources.content.answers
@@ -194,7 +193,7 @@ class ActionClarify(Action):
         ranking = [
             (str(item.get("name")), float(item.get("confidence") or 0.0))
             for item in tracker.latest_message.get("intent_ranking", [])
-            if item.get("name") != "nlu_fallback"
+            if item.get("name") != FALLBACK_INTENT
         ]
         opinion = tracker.latest_message.get("second_opinion") or {}
         candidates = ranking[:1]
@@ -210,7 +209,7 @@ class ActionClarify(Action):
             name == EMERGENCY_INTENT and confidence >= MIN_CHOICE_CONFIDENCE
             for name, confidence in ranking[:2] + candidates[:2]
         ):
-            dispatcher.utter_message(text=resources.message("emergency"), kind="emergency")
+            dispatcher.utter_message(text=resources.message(EMERGENCY_MESSAGE), kind="emergency")
             return []
 
         choices: List[str] = []
@@ -232,10 +231,7 @@ class ActionClarify(Action):
             # "what about for the neck?": the body area names the topic among the likely two.
             return send_answers(dispatcher, tracker, resources, [area_topic])
         if worth_asking and not self._asked_already(tracker):
-            buttons = topic_buttons(resources.content, choices)
-            buttons.append(
-                {"title": resources.message("clarify_none"), "payload": "/request_human"}
-            )
+            buttons = [*topic_buttons(resources.content, choices), something_else_button()]
             dispatcher.utter_message(text=resources.message("clarify"), buttons=buttons)
             return []
         # Not understood, or a second failed attempt: hand over to a clinician.

@@ -9,8 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from clinic.buttons import topic_buttons
 from clinic.resources import get_resources
+from knowledge.buttons import topic_buttons
 
 logger = logging.getLogger(__name__)
 

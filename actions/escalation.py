@@ -13,9 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.transcript import last_user_text, recent_transcript
-from clinic.buttons import yes_no_buttons
-from clinic.escalation_service import record_escalation
 from clinic.resources import get_resources
+from escalation.service import record_escalation
+from knowledge.buttons import yes_no_buttons
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import FORM_SLOTS
 from actions.transcript import last_user_text, recent_transcript
-from clinic.escalation_service import record_escalation
 from clinic.resources import get_resources
+from escalation.service import record_escalation
+from knowledge.content import EMERGENCY_MESSAGE
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class ActionEmergency(Action):
         """Sends the emergency message, records an urgent case, drops any form's details."""
         # The message goes out whatever happens to the record below. `kind` lets the web
         # widget show it as an alert (other channels ignore it).
-        dispatcher.utter_message(text=get_resources().message("emergency"), kind="emergency")
+        dispatcher.utter_message(text=get_resources().message(EMERGENCY_MESSAGE), kind="emergency")
         red_flags = tracker.latest_message.get("red_flags") or {}
         escalation = await record_escalation(
             urgency="urgent",
@@ -39,7 +40,7 @@ class ActionEmergency(Action):
             conversation_id=tracker.sender_id,
             # The transcript as the bot saw it, including the message it is answering now.
             transcript=recent_transcript(tracker) + [
-                {"speaker": "bot", "text": get_resources().message("emergency")}
+                {"speaker": "bot", "text": get_resources().message(EMERGENCY_MESSAGE)}
             ],
             question=last_user_text(tracker) or None,
         )

@@ -6,7 +6,7 @@ from typing import Dict, List
 
 from rasa_sdk import Tracker
 
-from clinic.escalation_service import TRANSCRIPT_TURNS, transcript_lines
+from escalation.service import TRANSCRIPT_TURNS, transcript_lines
 
 
 def recent_transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> List[Dict[str, str]]:

@@ -35,7 +35,7 @@ KEY_PREFIX = "clinic:update"
 
 
 def lock_store_redis(app: Any) -> Any:
-    """The Redis client of the conversation lock store (clinic/lock_store.py), or None."""
+    """The Redis client of the conversation lock store (stores/locks.py), or None."""
     lock_store = getattr(getattr(app.ctx, "agent", None), "lock_store", None)
     backend = getattr(lock_store, "backend", lock_store)
     return backend.red if isinstance(backend, RedisLockStore) else None

@@ -10,7 +10,7 @@ timeout) with an empty reply. The guard wraps the handler every channel calls:
   Redis or the tracker store is in; the turn then runs with the emergency action's own copy of
   the message filtered out (the parent gets it once). If the turn did not send the emergency
   message (so the emergency action did not run), the guard records the urgent case itself
-  (clinic/escalation_service.py: the store, or the outbox when it is down; appended to the
+  (escalation/service.py: the store, or the outbox when it is down; appended to the
   conversation's open urgent case if there is one).
 - When the turn produced no message (failed, raised, or was cancelled), it sends the apology with
   the clinic's number.
@@ -21,7 +21,7 @@ timeout) with an empty reply. The guard wraps the handler every channel calls:
   message"); neither are messages beyond the rate limit of a conversation (a parent gets
   "please slow down"). Both are checked for red flags first, like every message.
 
-Every channel's text is cleaned here (clinic/user_input.py) before anything else sees it.
+Every channel's text is cleaned here (safety/user_input.py) before anything else sees it.
 Logs name the failure's type only, never the message text (personal data rule).
 """
 
@@ -35,14 +35,15 @@ from typing import Any, Awaitable, Callable, Dict, List, Set, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
-from clinic import store_outage
-from clinic.content import EMERGENCY_INTENT
 from clinic.paths import SPACY_PIPELINE_DIR
-from clinic.rate_limit import WindowLimit
-from clinic.red_flags import Assessment, RedFlagDetector
 from clinic.resources import get_resources
-from clinic.user_input import clean_text, is_button_payload
+from knowledge.content import EMERGENCY_MESSAGE
+from knowledge.intents import EMERGENCY_INTENT
 from rasa_patches import apply as apply_rasa_patches
+from safety.rate_limit import WindowLimit
+from safety.red_flags import Assessment, RedFlagDetector
+from safety.user_input import clean_text, is_button_payload
+from stores import outage as store_outage
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def is_typed_emergency(text: Text) -> bool:
 def emergency_reply() -> Dict[Text, Any]:
     """The emergency message as a bot message."""
     # `kind` lets the web widget show it as an alert, as the emergency action's message.
-    return {"text": get_resources().message("emergency"), "kind": "emergency"}
+    return {"text": get_resources().message(EMERGENCY_MESSAGE), "kind": "emergency"}
 
 
 class CountingOutputChannel(OutputChannel):
@@ -152,7 +153,7 @@ class AfterEmergencyChannel(CountingOutputChannel):
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         """Drops the emergency action's copy of the message; passes everything else on."""
         if message.get("kind") == "emergency" or (
-            message.get("text") == get_resources().message("emergency")
+            message.get("text") == get_resources().message(EMERGENCY_MESSAGE)
         ):
             # The emergency action ran (and recorded the case) before Rasa sends its message.
             self.emergency_seen = True
@@ -169,7 +170,7 @@ async def _conversation_lines(sender_id: Text) -> List[Dict[str, str]]:
     """The conversation's transcript from this Rasa server's tracker store, or [] if unreadable."""
     from sanic import Sanic
 
-    from clinic.escalation_service import transcript_lines
+    from escalation.service import transcript_lines
 
     try:
         store = Sanic.get_app().ctx.agent.tracker_store
@@ -184,14 +185,14 @@ async def _conversation_lines(sender_id: Text) -> List[Dict[str, str]]:
 
 async def record_emergency(message: UserMessage, text: Text, assessment: Assessment) -> None:
     """Records the urgent case of an emergency the guard answered (never raises)."""
-    from clinic.escalation_service import record_escalation
+    from escalation.service import record_escalation
 
     try:
         lines = await _conversation_lines(message.sender_id)
         said = [line["text"] for line in lines if line["speaker"] == "user"]
         if not said or said[-1] != text:
             lines.append({"speaker": "user", "text": text})
-        lines.append({"speaker": "bot", "text": get_resources().message("emergency")})
+        lines.append({"speaker": "bot", "text": get_resources().message(EMERGENCY_MESSAGE)})
         escalation = await record_escalation(
             urgency="urgent",
             reason="emergency: " + (", ".join(assessment.categories) or "red flags"),
@@ -297,7 +298,7 @@ class GuardedHandler:
             except Exception as error:  # noqa: BLE001
                 logger.error("fallback reply failed too (%s)", type(error).__name__)
         if store_outage.take(message.sender_id):
-            # The conversation could not be read: a form cannot go on (clinic/store_outage.py).
+            # The conversation could not be read: a form cannot go on (stores/outage.py).
             await _send(message, [{"text": get_resources().message("store_unavailable")}])
 
     async def _emergency_turn(
@@ -331,7 +332,7 @@ class GuardedHandler:
         if turn in done and not turn.cancelled() and turn.exception() is not None:
             logger.error("emergency turn failed (%s)", type(turn.exception()).__name__)
         # The emergency message stands alone: no "requests cannot be taken now" after it
-        # (clinic/store_outage.py); the mark is cleared for the next turn.
+        # (stores/outage.py); the mark is cleared for the next turn.
         store_outage.take(message.sender_id)
         if not channel.emergency_seen:
             # The emergency action did not run (action server hung or down, Redis down, ...):

@@ -4,7 +4,7 @@ Same URL and JSON as Rasa's `rest` channel (`POST /webhooks/rest/webhook` with
 `{"sender": "...", "message": "..."}`). Rasa's own channel answers a JSON body that is not an
 object with a 500, lets `["a"]` or `5` through as a message (silently no reply), and a sender
 id with a lone surrogate (`"\ud800"`) stops the whole server. Here such requests get a 400 with
-a short reason, and the text is cleaned (clinic/user_input.py). The handler is wrapped in the
+a short reason, and the text is cleaned (safety/user_input.py). The handler is wrapped in the
 reply guard (channels/reply_guard.py), and the client cannot name the input channel.
 
 The client's `sender` is stored as `rest:<sender>` (channels/conversation_ids.py): whatever it
@@ -30,9 +30,9 @@ from sanic.response import HTTPResponse
 
 from channels.conversation_ids import rest_conversation_id
 from channels.reply_guard import guard_replies
-from clinic.log_redaction import install as install_log_redaction
-from clinic.user_input import clean_sender, clean_text
 from rasa_patches import REQUEST_MESSAGE_ID_PREFIX
+from safety.log_redaction import install as install_log_redaction
+from safety.user_input import clean_sender, clean_text
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # nginx's $request_id is 32 hex digits; anything else is not used as a message id.

@@ -1,5 +1,5 @@
-"""Shared, framework-free code of the clinic assistant: clinic settings and vetted content.
+"""What every part of the clinic assistant shares: settings, file paths, loaded resources.
 
-Used by the action server, the Rasa graph components, the web app and the scripts. Nothing here
-reads a file at import time; callers load what they need once and keep it.
+Also the allowed widget origins and the filters that keep other packages' warnings quiet.
+Nothing here reads a file at import time; callers load what they need once and keep it.
 """

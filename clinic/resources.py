@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import FrozenSet
 
-from clinic.aspects import read_aspect_file
-from clinic.content import Content, Entry, load_content
-from clinic.entity_patterns import EntityPatterns, load_entity_patterns
 from clinic.settings import ClinicSettings, load_settings
+from knowledge.aspects import read_aspect_file
+from knowledge.content import Content, Entry, load_content
+from knowledge.entity_patterns import EntityPatterns, load_entity_patterns
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clinic.paths import SETTINGS_FILE
-from clinic.yaml_files import read_mapping
+from knowledge.yaml_files import read_mapping
 
 # Setting name -> environment variable that overrides it.
 ENV_OVERRIDES: Dict[str, str] = {

@@ -19,9 +19,10 @@ import functools
 import warnings
 from typing import Any, Callable
 
+from clinic.paths import CODE_PACKAGES
+
 #: The project's own packages: their deprecation warnings are always shown.
-PROJECT_PACKAGES = ("actions", "channels", "clinic", "components", "webapp", "rasa_sdk_plugins",
-                    "scripts", "tests", "__main__")
+PROJECT_PACKAGES = (*CODE_PACKAGES, "rasa_patches", "scripts", "tests", "__main__")
 CATEGORIES = (DeprecationWarning, PendingDeprecationWarning)
 #: A module name outside the project's packages (a filter's module pattern matches from the
 #: start of the name).

@@ -15,18 +15,16 @@ from __future__ import annotations
 from typing import List, Optional, Tuple
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.nlu.constants import SPACY_DOCS
-from rasa.nlu.utils.spacy_utils import SpacyModel
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
+from spacy.tokens import Doc
 
-from clinic.aspects import AspectDetector
-from clinic.content import FALLBACK_INTENT
-from clinic.entity_patterns import EntityPatterns, load_entity_patterns
-from components.red_flag_override import set_top_intent
-from components.rule_component import RuleComponent
+from components.rule_component import RuleComponent, set_top_intent
 from components.second_opinion import SECOND_OPINION_KEY
+from knowledge.aspects import AspectDetector
+from knowledge.entity_patterns import EntityPatterns, load_entity_patterns
+from knowledge.intents import FALLBACK_INTENT
 
 #: Where the finding is put on the parse result (aspect ids and condition id only).
 ASPECT_KEY = "aspect"
@@ -49,27 +47,24 @@ class AspectResolver(RuleComponent[Tuple[AspectDetector, EntityPatterns]]):
         """Compiles content/aspects.yml and reads the entity patterns' conditions."""
         return AspectDetector(nlp), load_entity_patterns()
 
-    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
-        """Finds each message's aspects and condition, and settles the intent when it can."""
-        for message in messages:
-            doc = message.get(SPACY_DOCS[TEXT])
-            if doc is None:
-                continue
-            detector, patterns = self.detector(model)
-            aspects = detector.aspects(doc)
-            condition = patterns.variant_condition(message.get(ENTITIES) or [])
-            intent = (message.get(INTENT) or {}).get("name")
-            resolved = detector.resolve(
-                intent, self._candidates(message, condition), aspects, condition
-            )
-            if resolved:
-                set_top_intent(message, resolved, confidence=self._confidence(message, resolved))
-            message.set(
-                ASPECT_KEY,
-                {"aspects": list(aspects), "condition": condition, "resolved": bool(resolved)},
-                add_to_output=True,
-            )
-        return messages
+    def apply(
+        self, message: Message, doc: Doc, detector: Tuple[AspectDetector, EntityPatterns]
+    ) -> None:
+        """Finds the message's aspects and condition, and settles the intent when it can."""
+        aspects_of, patterns = detector
+        aspects = aspects_of.aspects(doc)
+        condition = patterns.variant_condition(message.get(ENTITIES) or [])
+        intent = (message.get(INTENT) or {}).get("name")
+        resolved = aspects_of.resolve(
+            intent, self._candidates(message, condition), aspects, condition
+        )
+        if resolved:
+            set_top_intent(message, resolved, confidence=self._confidence(message, resolved))
+        message.set(
+            ASPECT_KEY,
+            {"aspects": list(aspects), "condition": condition, "resolved": bool(resolved)},
+            add_to_output=True,
+        )
 
     @staticmethod
     def _candidates(message: Message, condition: Optional[str]) -> List[str]:

@@ -9,31 +9,19 @@ through the trained emergency intent.
 
 from __future__ import annotations
 
-from typing import List
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.nlu.constants import SPACY_DOCS
-from rasa.nlu.utils.spacy_utils import SpacyModel
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
+from spacy.tokens import Doc
 
-from clinic.red_flags import RedFlagDetector
-from components.rule_component import RuleComponent
+from components.rule_component import RuleComponent, set_top_intent
 from components.second_opinion import SECOND_OPINION_KEY
+from knowledge.intents import EMERGENCY_INTENT, FALLBACK_INTENT
+from safety.red_flags import RedFlagDetector
 
-EMERGENCY_INTENT = "emergency"
-FALLBACK_INTENT = "nlu_fallback"
 #: Where the assessment is put on the parse result (categories only, never the user's words).
 RED_FLAGS_KEY = "red_flags"
-
-
-def set_top_intent(message: Message, name: str, confidence: float) -> None:
-    """Puts intent `name` first, with `confidence`, on the message and its ranking."""
-    ranking = [i for i in message.get(INTENT_RANKING_KEY) or [] if i.get("name") != name]
-    top = {"name": name, "confidence": confidence}
-    message.set(INTENT, top, add_to_output=True)
-    message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
 
 
 @DefaultV1Recipe.register(
@@ -48,19 +36,14 @@ class RedFlagOverride(RuleComponent[RedFlagDetector]):
         """Compiles content/red_flags.yml with the pipeline's spaCy model."""
         return RedFlagDetector(nlp)
 
-    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
-        """Assesses each message and overrides its intent when needed."""
-        for message in messages:
-            doc = message.get(SPACY_DOCS[TEXT])
-            if doc is None:
-                continue
-            assessment = self.detector(model).assess(doc)
-            message.set(RED_FLAGS_KEY, assessment.as_dict(), add_to_output=True)
-            if assessment.alarm:
-                set_top_intent(message, EMERGENCY_INTENT, confidence=1.0)
-            elif assessment.only_harmless_mentions:
-                self._withdraw_emergency(message)
-        return messages
+    def apply(self, message: Message, doc: Doc, detector: RedFlagDetector) -> None:
+        """Assesses the message and overrides its intent when needed."""
+        assessment = detector.assess(doc)
+        message.set(RED_FLAGS_KEY, assessment.as_dict(), add_to_output=True)
+        if assessment.alarm:
+            set_top_intent(message, EMERGENCY_INTENT, confidence=1.0)
+        elif assessment.only_harmless_mentions:
+            self._withdraw_emergency(message)
 
     @staticmethod
     def _withdraw_emergency(message: Message) -> None:

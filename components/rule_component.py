@@ -1,8 +1,9 @@
 """Base for graph components that apply reviewed rules to the doc SpacyNLP made.
 
-The red-flag override and the scope guard both compile a detector from a content file with
-the pipeline's own spaCy model (so lemmas match the messages'), once, on first use: loading
-files is kept out of import and model loading.
+The red-flag override, the scope guard and the aspect resolver each compile a detector from a
+content file with the pipeline's own spaCy model (so lemmas match the messages'), once, on first
+use: loading files is kept out of import and model loading. The loop over a batch's messages is
+here; each component says what its detector does to one message (`apply`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,22 @@ from typing import Any, Dict, Generic, List, Optional, Text, Type, TypeVar
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
+from spacy.tokens import Doc
 
 DetectorT = TypeVar("DetectorT")
+
+
+def set_top_intent(message: Message, name: str, confidence: float) -> None:
+    """Puts intent `name` first, with `confidence`, on the message and its ranking."""
+    ranking = [i for i in message.get(INTENT_RANKING_KEY) or [] if i.get("name") != name]
+    top = {"name": name, "confidence": confidence}
+    message.set(INTENT, top, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
 
 
 class RuleComponent(GraphComponent, Generic[DetectorT]):
@@ -54,4 +67,16 @@ class RuleComponent(GraphComponent, Generic[DetectorT]):
 
     def compile_detector(self, nlp: Language) -> DetectorT:
         """Reads the rules and compiles them with `nlp` (each component says which)."""
+        raise NotImplementedError
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        """Applies the rules to each message SpacyNLP parsed; one without a doc is left alone."""
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            if doc is not None:
+                self.apply(message, doc, self.detector(model))
+        return messages
+
+    def apply(self, message: Message, doc: Doc, detector: DetectorT) -> None:
+        """Marks what `detector` finds in `doc` on the message and settles its intent."""
         raise NotImplementedError

@@ -10,20 +10,17 @@ message names a subject listed in content/scope.yml: the reply is then "I can on
 
 from __future__ import annotations
 
-from typing import List
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.nlu.constants import SPACY_DOCS
-from rasa.nlu.utils.spacy_utils import SpacyModel
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import INTENT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
+from spacy.tokens import Doc
 
-from clinic.scope import ScopeDetector
-from components.red_flag_override import FALLBACK_INTENT, RED_FLAGS_KEY, set_top_intent
-from components.rule_component import RuleComponent
+from components.red_flag_override import RED_FLAGS_KEY
+from components.rule_component import RuleComponent, set_top_intent
+from knowledge.intents import ANSWER_INTENT_PREFIX, FALLBACK_INTENT, OUT_OF_SCOPE_INTENT
+from knowledge.scope import ScopeDetector
 
-OUT_OF_SCOPE_INTENT = "out_of_scope"
 #: Where the subjects found are put on the parse result (categories only, never the words).
 SCOPE_KEY = "outside_scope"
 #: Kept as they are: dose and personal-advice questions have their own guarded reply and
@@ -47,17 +44,12 @@ class ScopeGuard(RuleComponent[ScopeDetector]):
         """Compiles content/scope.yml with the pipeline's spaCy model."""
         return ScopeDetector(nlp)
 
-    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
-        """Marks each message's uncovered subjects and re-routes topic questions naming one."""
-        for message in messages:
-            doc = message.get(SPACY_DOCS[TEXT])
-            if doc is None:
-                continue
-            subjects = self.detector(model).subjects(doc)
-            message.set(SCOPE_KEY, list(subjects), add_to_output=True)
-            if subjects and self._may_reroute(message):
-                set_top_intent(message, OUT_OF_SCOPE_INTENT, confidence=1.0)
-        return messages
+    def apply(self, message: Message, doc: Doc, detector: ScopeDetector) -> None:
+        """Marks the message's uncovered subjects and re-routes a topic question naming one."""
+        subjects = detector.subjects(doc)
+        message.set(SCOPE_KEY, list(subjects), add_to_output=True)
+        if subjects and self._may_reroute(message):
+            set_top_intent(message, OUT_OF_SCOPE_INTENT, confidence=1.0)
 
     @staticmethod
     def _may_reroute(message: Message) -> bool:
@@ -67,4 +59,4 @@ class ScopeGuard(RuleComponent[ScopeDetector]):
         name = (message.get(INTENT) or {}).get("name", "")
         if name in KEPT_INTENTS:
             return False
-        return name == FALLBACK_INTENT or name.startswith("ask_")
+        return name == FALLBACK_INTENT or name.startswith(ANSWER_INTENT_PREFIX)

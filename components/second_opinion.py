@@ -32,14 +32,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from threadpoolctl import threadpool_limits
 
+from knowledge.intents import EMERGENCY_INTENT
 from rasa_patches import check_rasa_version
 
 #: Where the second opinion is put on the parse result: {"name": ..., "confidence": ...}.
 SECOND_OPINION_KEY = "second_opinion"
 #: DIET's own top two intents, before the ensemble ranking: [{"name": ..., "confidence": ...}].
 DIET_KEY = "diet"
-#: DIET's emergency intent backs up the red-flag rules and is never withheld on disagreement.
-EMERGENCY_INTENT = "emergency"
 #: How many intents the ensemble ranking keeps (Rasa's own ranking length).
 RANKING_LENGTH = 10
 
@@ -82,6 +81,7 @@ class SecondOpinionClassifier(LogisticRegressionClassifier):
     def _rank_by_both(message: Message, opinion: Dict[str, float]) -> None:
         diet = list(message.get(INTENT_RANKING_KEY) or [])
         message.set(DIET_KEY, diet[:2], add_to_output=True)
+        # DIET's emergency intent backs up the red-flag rules: never re-ranked or withheld.
         if not diet or diet[0].get("name") == EMERGENCY_INTENT:
             return
         beliefs = {str(i["name"]): float(i.get("confidence") or 0.0) for i in diet}

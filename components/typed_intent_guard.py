@@ -2,7 +2,7 @@
 
 Rasa's RegexMessageHandler (always the last NLU node) replaces the classifier's verdict with the
 intent and entities of any message that starts with "/". This component runs first in the
-pipeline and rewrites such messages (clinic/user_input.py) so that only the bare `/intent` form
+pipeline and rewrites such messages (safety/user_input.py) so that only the bare `/intent` form
 of an intent the assistant's own buttons send reaches that handler. Everything else, e.g.
 `/greet{"a": 1} he can't breathe`, `/request_human{"contact": "..."}`, or a bare intent no
 button sends (`/emergency`, which would open an urgent case and notify the clinic with no
@@ -22,16 +22,10 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from clinic.log_redaction import install as install_log_redaction
 from clinic.resources import get_resources
-from clinic.user_input import clean_text, is_button_payload, neutralise_typed_intent
-
-#: Intents a button or channel sends as `/intent`, besides each answer's `ask_<id>` (topic
-#: buttons, actions/buttons.py): yes/no (actions/escalation.py), "talk to someone"
-#: (actions/answers.py), and the greeting the widget and Telegram's /start send.
-BUTTON_INTENTS = frozenset({"affirm", "deny", "request_human", "greet"})
-#: Commands parents type in messaging apps: `/stop` leaves the escalation form (storing nothing).
-COMMAND_INTENTS = frozenset({"stop"})
+from knowledge.intents import BUTTON_INTENTS, COMMAND_INTENTS
+from safety.log_redaction import install as install_log_redaction
+from safety.user_input import clean_text, is_button_payload, neutralise_typed_intent
 
 
 def button_intents() -> FrozenSet[str]:

@@ -22,7 +22,7 @@ import pluggy
 from sanic import Request, Sanic, response
 from sanic.response import HTTPResponse
 
-from clinic.log_redaction import install as install_log_redaction
+from safety.log_redaction import install as install_log_redaction
 
 logger = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("rasa_sdk")

@@ -3,7 +3,7 @@
 python scripts/answer_report.py
 
 Reads the feedback and escalation stores (ESCALATION_DB_URL, or var/escalations.db) through
-clinic/answer_report.py, the same code as the staff page /staff/answers. It prints counts only,
+feedback/report.py, the same code as the staff page /staff/answers. It prints counts only,
 never the questions parents typed: terminal output ends up in logs and CI output, and a question
 can carry a name (rule 4); the questions are on the staff page, behind the staff login.
 """
@@ -16,11 +16,11 @@ from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.answer_report import AnswerReport, build_report
-from clinic.escalation_store import EscalationStore
-from clinic.feedback_store import FeedbackStore
 from clinic.resources import get_resources
-from clinic.signoffs import SignoffStore
+from escalation.store import EscalationStore
+from feedback.report import AnswerReport, build_report
+from feedback.store import FeedbackStore
+from knowledge.signoffs import SignoffStore
 
 
 def format_report(report: AnswerReport) -> str:

@@ -37,8 +37,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
+from local.services import RunningServices, running_services
 
 BIN = PROJECT_ROOT / ".venv" / "bin"
 CONFIGS = {"stock": PROJECT_ROOT / "scripts" / "stock_config.yml",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.spacy_pipeline import build_pipeline
+from knowledge.spacy_pipeline import build_pipeline
 
 
 def main(output: Path) -> None:

@@ -32,10 +32,15 @@ from typing import Any, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.content import answer_id_for_intent, read_nlu_examples  # noqa: E402
-from clinic.local_services import RunningServices, running_services  # noqa: E402
 from clinic.paths import PROJECT_ROOT  # noqa: E402
 from clinic.resources import Resources, get_resources  # noqa: E402
+from knowledge.content import EMERGENCY_MESSAGE, read_nlu_examples  # noqa: E402
+from knowledge.intents import (  # noqa: E402
+    EMERGENCY_INTENT,
+    FALLBACK_INTENT,
+    answer_id_for_intent,
+)
+from local.services import RunningServices, running_services  # noqa: E402
 
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "nlu"
 SAFETY_DIR = PROJECT_ROOT / "tests" / "safety"
@@ -74,14 +79,14 @@ def evaluate_heldout(model: Path, min_accuracy: Optional[float], brief: bool = F
     gate: collections.Counter[str] = collections.Counter()
     errors = []
     for (text, expected), result in zip(pairs, parsed, strict=False):
-        ranking = [r for r in result.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
+        ranking = [r for r in result.get("intent_ranking", []) if r["name"] != FALLBACK_INTENT]
         top = ranking[0]["name"] if ranking else None
         per_intent[expected][1] += 1
         if top == expected:
             per_intent[expected][0] += 1
         else:
             errors.append((expected, top, text))
-        gated = result["intent"]["name"] == "nlu_fallback"
+        gated = result["intent"]["name"] == FALLBACK_INTENT
         gate["gated" if gated else ("right" if top == expected else "wrong")] += 1
 
     total = sum(n for _, n in per_intent.values())
@@ -117,12 +122,12 @@ def read_list(path: Path) -> List[str]:
 def evaluate_safety(model: Path, dev_set: Path, require_full_recall: bool) -> int:
     """Emergency recall and false alarms of the whole NLU pipeline (rules + classifier)."""
     emergencies = read_list(SAFETY_DIR / "emergency_wordings.txt") + [
-        text for text, intent in load_heldout() if intent == "emergency"
+        text for text, intent in load_heldout() if intent == EMERGENCY_INTENT
     ]
     lookalikes = read_list(SAFETY_DIR / "lookalikes.txt")
     dev = read_question_set(dev_set)
     parsed = asyncio.run(_parse_all(model, emergencies + lookalikes + [q for _, q in dev]))
-    alarms = [result["intent"]["name"] == "emergency" for result in parsed]
+    alarms = [result["intent"]["name"] == EMERGENCY_INTENT for result in parsed]
     found = alarms[: len(emergencies)]
     false_alarms = alarms[len(emergencies) : len(emergencies) + len(lookalikes)]
     dev_alarms = alarms[len(emergencies) + len(lookalikes) :]
@@ -176,7 +181,7 @@ def classify_replies(replies: List[Dict[str, Any]], resources: Resources) -> Out
         for b in r.get("buttons", []) or []
         if (answer_id := answer_id_for_intent(b.get("payload", "").lstrip("/")))
     )
-    if resources.message("emergency") in texts:
+    if resources.message(EMERGENCY_MESSAGE) in texts:
         return Outcome("emergency")
     entries = [(a.id, a) for a in resources.content.answers.values()] + [
         (answer_id, entry) for (answer_id, _), entry in resources.content.variants.items()

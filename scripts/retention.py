@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.retention import apply_retention  # noqa: E402 (after the path set-up)
+from stores.retention import apply_retention  # noqa: E402 (after the path set-up)
 
 
 def main(argv: list[str] | None = None) -> int:

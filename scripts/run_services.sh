@@ -13,7 +13,7 @@
 # var/widget-session-secret), STAFF_USERS and STAFF_USERS_FILE (default var/staff-users,
 # written by `make staff-password`; webapp/staff_accounts.py).
 # LOG_LEVEL (WARNING by default; INFO or DEBUG for every service). Every service runs with
-# clinic/log_redaction.py installed (scripts/log_hook/sitecustomize.py), so no level ever writes a
+# safety/log_redaction.py installed (scripts/log_hook/sitecustomize.py), so no level ever writes a
 # parent's name, phone number or e-mail address to a log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,7 +62,7 @@ mkdir -p "$(dirname "$TRACKER_DB")"
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://$ACTION_SERVER_HOST:$ACTION_SERVER_PORT/webhook}
 
 # Rasa's HTTP API (conversations, model, training) stays off unless RASA_API_TOKEN is set;
-# clinic/rasa_command.py passes the token to Rasa from the environment, never on a command line
+# local/rasa_command.py passes the token to Rasa from the environment, never on a command line
 # (other local users can read those with `ps`).
 rasa_args=()
 if [[ -n "${RASA_CORS_ORIGINS:-}" ]]; then
@@ -142,7 +142,7 @@ fi
 echo "Rasa REST channel: http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
 echo "Web widget demo:   http://$WEBAPP_HOST:$WEBAPP_PORT/  (socket.io on the Rasa port)"
 echo "Staff inbox:       http://$WEBAPP_HOST:$WEBAPP_PORT/staff/  (Ctrl-C stops all services)"
-"$BIN/python" -m clinic.rasa_command run --model "$MODEL" --endpoints "$ENDPOINTS" \
+"$BIN/python" -m local.rasa_command run --model "$MODEL" --endpoints "$ENDPOINTS" \
   --credentials "$CREDENTIALS_FILE" --interface "$RASA_HOST" --port "$RASA_PORT" "$LOG_FLAG" \
   "${rasa_args[@]}" &
 pids+=($!)

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clinic.resources import get_resources  # noqa: E402
-from clinic.signoffs import (  # noqa: E402
+from knowledge.signoffs import (  # noqa: E402
     SIGNED,
     SIGNOFFS_FILE,
     open_signoffs,

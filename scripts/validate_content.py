@@ -4,7 +4,7 @@
 
 Checks the vetted content files, the clinic settings and the entity patterns, that every answer
 id has enough NLU examples (intent ask_<id>) and a rule, and that every message intent exists.
-Reports the reading grade (Flesch-Kincaid, clinic/reading_grade.py) of every parent-facing text:
+Reports the reading grade (Flesch-Kincaid, knowledge/reading_grade.py) of every parent-facing text:
 a warning above grade 8, a failure above grade 10.
 Exits non-zero with one line per problem, each naming the file and the entry.
 """
@@ -20,15 +20,6 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.aspects import ASPECTS_FILE, AspectFile, read_aspect_file  # noqa: E402
-from clinic.content import (  # noqa: E402
-    Content,
-    ContentError,
-    check_nlu_coverage,
-    count_nlu_examples,
-    load_content,
-)
-from clinic.entity_patterns import EntityPatterns, load_entity_patterns  # noqa: E402
 from clinic.paths import (  # noqa: E402
     ANSWERS_FILE,
     MESSAGES_FILE,
@@ -36,8 +27,17 @@ from clinic.paths import (  # noqa: E402
     PROJECT_ROOT,
     VARIANTS_FILE,
 )
-from clinic.reading_grade import FAIL_ABOVE, WARN_ABOVE, entry_grade  # noqa: E402
 from clinic.settings import SettingsError, load_settings  # noqa: E402
+from knowledge.aspects import ASPECTS_FILE, AspectFile, read_aspect_file  # noqa: E402
+from knowledge.content import (  # noqa: E402
+    Content,
+    ContentError,
+    check_nlu_coverage,
+    count_nlu_examples,
+    load_content,
+)
+from knowledge.entity_patterns import EntityPatterns, load_entity_patterns  # noqa: E402
+from knowledge.reading_grade import FAIL_ABOVE, WARN_ABOVE, entry_grade  # noqa: E402
 
 #: Every vetted answer needs at least this many training examples.
 MIN_EXAMPLES_PER_ANSWER = 30

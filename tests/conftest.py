@@ -73,7 +73,7 @@ def texts(dispatcher: CollectingDispatcher) -> List[str]:
 @pytest.fixture
 def escalation_store(tmp_path, monkeypatch):
     """The action server's escalation store, on a fresh SQLite file; no webhook."""
-    from clinic.escalation_service import get_notifier, get_outbox, get_store
+    from escalation.service import get_notifier, get_outbox, get_store
 
     monkeypatch.setenv("ESCALATION_DB_URL", f"sqlite:///{tmp_path / 'escalations.db'}")
     monkeypatch.setenv("ESCALATION_OUTBOX", str(tmp_path / "outbox.db"))

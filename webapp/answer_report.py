@@ -7,8 +7,8 @@ import asyncio
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
-from clinic.answer_report import build_report
 from clinic.resources import get_resources
+from feedback.report import build_report
 from webapp.staff_inbox import current_session, render
 
 answer_report = Blueprint("answer_report", url_prefix="/staff")

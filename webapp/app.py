@@ -11,13 +11,13 @@ from typing import Optional
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sanic import Sanic
 
-from clinic.escalation_outbox import EscalationOutbox, retry_interval
-from clinic.escalation_store import EscalationStore
-from clinic.feedback_store import FeedbackStore
-from clinic.log_redaction import install as install_log_redaction
-from clinic.notifier import WebhookNotifier
 from clinic.resources import get_resources
-from clinic.signoffs import content_policy, open_signoffs, unsigned_emergency_warning
+from escalation.notifier import WebhookNotifier
+from escalation.outbox import EscalationOutbox, retry_interval
+from escalation.store import EscalationStore
+from feedback.store import FeedbackStore
+from knowledge.signoffs import content_policy, open_signoffs, unsigned_emergency_warning
+from safety.log_redaction import install as install_log_redaction
 from webapp.answer_report import answer_report
 from webapp.content_review import content_review
 from webapp.staff_api import staff_api

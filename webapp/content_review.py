@@ -3,7 +3,7 @@
 Every text a parent can read (answers, condition variants, messages) with its id, tier, source,
 word count, reading grade, sign-off state and the word diff since the last sign-off. Only
 `clinician` accounts may open these pages or act; every action is CSRF-protected and recorded
-in the sign-off store (clinic/signoffs.py), which is also the history shown here.
+in the sign-off store (knowledge/signoffs.py), which is also the history shown here.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Dict, List, Optional, Tuple
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
-from clinic.content import EMERGENCY_MESSAGE, Content, Entry
-from clinic.reading_grade import entry_grade, grade_band
 from clinic.resources import get_resources
-from clinic.signoffs import (
+from knowledge.content import EMERGENCY_MESSAGE, Content, Entry
+from knowledge.reading_grade import entry_grade, grade_band
+from knowledge.signoffs import (
     CHANGES_REQUESTED,
     SIGNED,
     SIGNED_OFF,

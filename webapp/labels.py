@@ -9,8 +9,15 @@ import datetime as dt
 from functools import lru_cache
 from typing import Dict, Optional
 
-from clinic.buttons import topic_buttons, yes_no_buttons
 from clinic.resources import get_resources
+from knowledge.buttons import something_else_button, topic_buttons, yes_no_buttons
+from knowledge.intents import (
+    EMERGENCY_INTENT,
+    FALLBACK_INTENT,
+    OUT_OF_SCOPE_INTENT,
+    REQUEST_HUMAN_INTENT,
+    answer_id_for_intent,
+)
 
 CHANNEL_LABELS: Dict[str, str] = {
     "socketio": "Web chat",
@@ -25,13 +32,13 @@ CHANNEL_LABELS: Dict[str, str] = {
 #: Escalation reasons are the intent that led to the offer, or "emergency: <categories>".
 REASON_LABELS: Dict[str, str] = {
     "request": "Asked for a clinician",
-    "request_human": "Asked for a person",
+    REQUEST_HUMAN_INTENT: "Asked for a person",
     "help": "Asked for help",
     "ask_dose": "Asked about a dose",
     "ask_personal_advice": "Asked for personal advice",
-    "out_of_scope": "Question outside the topics",
-    "nlu_fallback": "Question not understood",
-    "emergency": "Emergency",
+    OUT_OF_SCOPE_INTENT: "Question outside the topics",
+    FALLBACK_INTENT: "Question not understood",
+    EMERGENCY_INTENT: "Emergency",
 }
 
 
@@ -48,8 +55,8 @@ def reason_label(reason: Optional[str]) -> str:
         return f"{REASON_LABELS[head]}: {detail.strip().replace('_', ' ')}"
     if text in REASON_LABELS:
         return REASON_LABELS[text]
-    if text.startswith("ask_"):
-        return "Asked about " + text[4:].replace("_", " ")
+    if answer_id := answer_id_for_intent(text):
+        return "Asked about " + answer_id.replace("_", " ")
     return text.replace("_", " ").capitalize()
 
 
@@ -58,8 +65,7 @@ def button_titles() -> Dict[str, str]:
     """Payload -> title of every button the assistant sends (built where the buttons are)."""
     resources = get_resources()
     buttons = [*yes_no_buttons(), *topic_buttons(resources.content, resources.content.answers),
-               # The clarify question's last button (actions/answers.py).
-               {"title": resources.message("clarify_none"), "payload": "/request_human"}]
+               something_else_button()]
     titles: Dict[str, str] = {}
     for button in buttons:
         titles.setdefault(button["payload"], button["title"])

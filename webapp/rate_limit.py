@@ -1,4 +1,4 @@
-"""The web app's own limits: counters (clinic/rate_limit.py) per client address or user name.
+"""The web app's own limits: counters (safety/rate_limit.py) per client address or user name.
 
 In memory, per process: the web app runs as one process. nginx limits requests per address in
 front of it; these hold without nginx too, and count what nginx cannot see (failed sign-ins per
@@ -11,7 +11,7 @@ import logging
 
 from sanic import Request
 
-from clinic.rate_limit import MAX_KEYS, WindowLimit
+from safety.rate_limit import MAX_KEYS, WindowLimit
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Coroutine
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
-from clinic.escalation_store import STATUSES, URGENCIES
+from escalation.store import STATUSES, URGENCIES
 
 staff_api = Blueprint("staff_api", url_prefix="/api")
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 from sanic import Blueprint, Request, Sanic, response
 from sanic.response import HTTPResponse
 
-from clinic.escalation_store import STATUSES, URGENCIES, Escalation
+from escalation.store import STATUSES, URGENCIES, Escalation
 from webapp.labels import FILTERS, time_zone_name
 from webapp.rate_limit import client_address
 from webapp.staff_auth import (

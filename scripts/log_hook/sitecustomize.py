@@ -13,8 +13,8 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.append(_ROOT)
 
-from clinic.log_redaction import install  # noqa: E402 (the project root is added just above)
 from clinic.warning_filters import install as install_warning_filters  # noqa: E402
+from safety.log_redaction import install  # noqa: E402 (the project root is added just above)
 
 install()
 install_warning_filters()

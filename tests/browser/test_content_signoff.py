@@ -18,9 +18,9 @@ from typing import Dict, List
 
 import pytest
 
-from clinic.local_services import _wait_until_up, free_port
 from clinic.paths import CONTENT_DIR, PROJECT_ROOT
 from clinic.resources import get_resources
+from local.services import _wait_until_up, free_port
 from tests.browser.test_staff_pages import CHROMIUM, CHROMIUM_ARGS, PASSWORD
 from webapp.staff_auth import hash_password
 

@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from clinic.escalation_store import EscalationStore
-from clinic.local_services import free_port
 from clinic.paths import PROJECT_ROOT
+from escalation.store import EscalationStore
+from local.services import free_port
 from tests.browser.test_widget import shot
 from webapp.staff_auth import hash_password
 

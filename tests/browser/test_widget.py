@@ -7,9 +7,9 @@ from contextlib import ExitStack
 
 import pytest
 
-from clinic.local_services import running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from local.services import running_services
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
@@ -325,7 +325,7 @@ def test_server_restart_and_offline_with_a_page_open(browser, tmp_path):
 
 
 def _feedback_counts(site):
-    from clinic.feedback_store import FeedbackStore
+    from feedback.store import FeedbackStore
 
     store = FeedbackStore(site.env["ESCALATION_DB_URL"])
     try:

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from clinic.local_postgres import (
+from local.postgres import (
     database_url,
     init_cluster,
     password_file,
     start_server,
     stop_server,
 )
-from clinic.local_services import free_port
+from local.services import free_port
 
 
 @dataclass

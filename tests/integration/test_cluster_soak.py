@@ -7,7 +7,7 @@ order, and each escalation must be stored exactly once. SOAK_CONVERSATIONS sets 
 (20 by default, 50 in `make test-cluster`).
 
 The crash soak kills processes with SIGKILL instead, one after another while conversations go
-on, and the supervisor (clinic/supervisor.py) restarts them: SOAK_CRASH names them (a replica in
+on, and the supervisor (local/supervisor.py) restarts them: SOAK_CRASH names them (a replica in
 `make test`; a replica, an action server and Redis in `make test-cluster`). Parents with
 emergency signs write during each outage. It prints, per fault, turns sent, failed, the slowest
 turn, the recovery time and lost or duplicated messages.
@@ -35,10 +35,10 @@ import sqlalchemy as sa
 
 from actions.escalation import confirmation, normalise_contact
 from channels.conversation_ids import rest_conversation_id
-from clinic.cluster import Cluster, ClusterPorts, running_cluster
-from clinic.escalation_store import EscalationStore
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from escalation.store import EscalationStore
+from local.cluster import Cluster, ClusterPorts, running_cluster
 from rasa_patches import REPLAYED_TURN
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"

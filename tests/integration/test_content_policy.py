@@ -10,11 +10,11 @@ import uuid
 
 import pytest
 
-from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
-from clinic.signoffs import SIGNED_OFF, SignoffStore
-from clinic.store_url import sqlite_url
+from knowledge.signoffs import SIGNED_OFF, SignoffStore
+from local.services import RunningServices, running_services
+from stores.urls import sqlite_url
 from tests.integration.test_widget_channel import Widget
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"

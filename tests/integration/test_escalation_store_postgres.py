@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from clinic.escalation_store import EscalationStore
+from escalation.store import EscalationStore
 from tests.integration.postgres import temporary_postgres
 
 pytestmark = pytest.mark.integration

@@ -20,10 +20,10 @@ from typing import Iterator, Tuple
 import pytest
 
 from channels.conversation_ids import rest_conversation_id
-from clinic.escalation_store import EscalationStore
-from clinic.local_services import free_port, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from escalation.store import EscalationStore
+from local.services import free_port, running_services
 from tests.integration.postgres import postgres_server
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from clinic.feedback_store import FeedbackStore
+from feedback.store import FeedbackStore
 from tests.integration.postgres import temporary_postgres
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from clinic.local_services import running_services
 from clinic.resources import get_resources
+from local.services import running_services
 from tests.integration.postgres import postgres_server
 from tests.integration.test_faults import MODEL, health, texts
 

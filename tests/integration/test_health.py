@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from clinic.local_services import free_port, running_services
+from local.services import free_port, running_services
 from tests.integration.test_faults import MODEL, health
 
 pytestmark = pytest.mark.integration

@@ -31,11 +31,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from channels.conversation_ids import rest_conversation_id
-from clinic.escalation_store import EscalationStore
-from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
-from clinic.user_input import clean_text
+from escalation.store import EscalationStore
+from local.services import RunningServices, running_services
+from safety.user_input import clean_text
 from webapp.staff_auth import hash_password
 
 pytestmark = pytest.mark.integration

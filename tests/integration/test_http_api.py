@@ -10,8 +10,8 @@ from typing import List
 
 import pytest
 
-from clinic.local_services import running_services
 from clinic.paths import PROJECT_ROOT
+from local.services import running_services
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 TOKEN = "test-" + uuid.uuid4().hex

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 import psycopg2
 import pytest
 
-from clinic.local_postgres import password_file
+from local.postgres import password_file
 from tests.integration.postgres import postgres_server
 
 pytestmark = pytest.mark.integration

@@ -1,14 +1,14 @@
 """The conversation lock store on a real Redis server (started here), down, and restarted.
 
-Moved from tests/unit/clinic/test_lock_store.py: these start redis-server or wait out retries.
+Moved from tests/unit/stores/test_locks.py: these start redis-server or wait out retries.
 """
 
 import pytest
 import redis
 from rasa.core.lock_store import LockError
 
-from clinic.local_services import free_port
-from clinic.lock_store import ClinicLockStore
+from local.services import free_port
+from stores.locks import ClinicLockStore
 from tests.integration.test_faults import redis_server
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ def redis_url(monkeypatch):
 
 DEAD_HOLDER = """
 import asyncio, os, signal, sys
-from clinic.lock_store import ClinicLockStore
+from stores.locks import ClinicLockStore
 
 async def main():
     async with ClinicLockStore().lock(sys.argv[1]):

@@ -17,11 +17,11 @@ import uuid
 import pytest
 
 from channels.conversation_ids import rest_conversation_id
-from clinic.escalation_store import EscalationStore
-from clinic.local_services import running_services
-from clinic.log_redaction import REDACTED
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from escalation.store import EscalationStore
+from local.services import running_services
+from safety.log_redaction import REDACTED
 
 pytestmark = pytest.mark.integration
 

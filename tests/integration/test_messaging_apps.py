@@ -23,9 +23,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from channels.choices import numbered_text
-from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from local.services import RunningServices, running_services
 from tests.stand_in_apis import StandInAPIs
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"

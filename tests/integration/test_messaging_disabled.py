@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from channels.credentials import MESSAGING_APPS
-from clinic.local_services import running_services
 from clinic.paths import PROJECT_ROOT
+from local.services import running_services
 from tests.stand_in_apis import StandInAPIs
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"

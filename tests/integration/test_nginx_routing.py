@@ -16,8 +16,8 @@ from typing import Iterator
 
 import pytest
 
-from clinic.cluster import ClusterPorts, _wait_port, nginx_command, write_nginx_conf
-from clinic.local_services import free_port
+from local.cluster import ClusterPorts, _wait_port, nginx_command, write_nginx_conf
+from local.services import free_port
 from tests.stand_in_apis import StandInAPIs
 
 pytestmark = pytest.mark.integration

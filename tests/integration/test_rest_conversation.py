@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from channels.conversation_ids import rest_conversation_id
-from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from local.services import RunningServices, running_services
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 
@@ -83,7 +83,7 @@ def test_conversations_do_not_share_state(services):
 
 
 def store_for(services):
-    from clinic.escalation_store import EscalationStore
+    from escalation.store import EscalationStore
 
     return EscalationStore(services.env["ESCALATION_DB_URL"])
 

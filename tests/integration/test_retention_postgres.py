@@ -11,9 +11,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from clinic.escalation_store import EscalationStore
 from clinic.paths import PROJECT_ROOT
-from clinic.retention import apply_retention
+from escalation.store import EscalationStore
+from stores.retention import apply_retention
 from tests.integration.postgres import temporary_postgres
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from typing import Dict, Optional
 
 import pytest
 
-from clinic.local_services import RunningServices, services_env
 from clinic.paths import PROJECT_ROOT
+from local.services import RunningServices, services_env
 from tests.integration.terminal import Terminal
 from tests.integration.test_staff_shell import session_pids
 from tests.integration.test_widget_channel import Widget

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from clinic.cluster import ClusterPorts, nginx_command, write_nginx_conf
-from clinic.escalation_store import EscalationStore
-from clinic.local_services import free_port
 from clinic.paths import PROJECT_ROOT
+from escalation.store import EscalationStore
+from local.cluster import ClusterPorts, nginx_command, write_nginx_conf
+from local.services import free_port
 from webapp.staff_auth import hash_password
 
 pytestmark = pytest.mark.integration

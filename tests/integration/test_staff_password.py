@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from clinic.local_services import services_env
 from clinic.paths import PROJECT_ROOT
+from local.services import services_env
 from tests.integration.terminal import Terminal
 from webapp.staff_accounts import merged_users
 from webapp.staff_auth import check_password, parse_accounts, parse_users

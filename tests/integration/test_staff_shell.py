@@ -14,9 +14,9 @@ from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
-from clinic.local_services import services_env
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from local.services import services_env
 from tests.integration.terminal import Terminal
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
@@ -161,7 +161,7 @@ def test_a_second_start_says_the_services_are_running(shell, env, target):
 
 
 def test_cases_from_the_shell_are_test_cases(shell, env):
-    from clinic.escalation_store import EscalationStore
+    from escalation.store import EscalationStore
 
     say(shell, "does it hurt?")
     say(shell, "my son had his injection yesterday and now he can't breathe")

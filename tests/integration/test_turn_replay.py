@@ -16,9 +16,9 @@ from typing import Any, Dict, List
 import pytest
 
 from channels.conversation_ids import rest_conversation_id
-from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from local.services import RunningServices, running_services
 from rasa_patches import REQUEST_MESSAGE_ID_PREFIX
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 import socketio
 
-from clinic.local_services import RunningServices, running_services
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
+from local.services import RunningServices, running_services
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 

@@ -1,6 +1,6 @@
 """The deployment files agree with each other and with the project: versions, ports, env names.
 
-`make cluster` (clinic/cluster.py), deploy/compose.yml, the Dockerfiles and the Helm values are
+`make cluster` (local/cluster.py), deploy/compose.yml, the Dockerfiles and the Helm values are
 written by hand in different formats; these tests catch one of them drifting.
 """
 
@@ -16,9 +16,9 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from clinic.cluster import NGINX_TEMPLATE, PLACEHOLDER, ClusterPorts, render_nginx_conf
-from clinic.local_services import PRODUCTION_ENV
-from clinic.paths import PROJECT_ROOT
+from clinic.paths import CODE_PACKAGES, PROJECT_ROOT
+from local.cluster import NGINX_TEMPLATE, PLACEHOLDER, ClusterPorts, render_nginx_conf
+from local.services import PRODUCTION_ENV
 
 DEPLOY = PROJECT_ROOT / "deploy"
 DOCKER = DEPLOY / "docker"
@@ -121,10 +121,10 @@ def project_sources() -> str:
     """Everything that reads environment variables: code, endpoints, scripts, Dockerfiles."""
     paths: List[Path] = [PROJECT_ROOT / "endpoints.yml", PROJECT_ROOT / "credentials.yml",
                          *DOCKER.glob("Dockerfile.*"), *(PROJECT_ROOT / "scripts").glob("*.sh")]
-    for package in ("actions", "clinic", "webapp", "components", "channels"):
+    for package in CODE_PACKAGES:
         paths += (PROJECT_ROOT / package).rglob("*.py")
     # The cluster sets the variables; it does not count as reading them.
-    paths.remove(PROJECT_ROOT / "clinic" / "cluster.py")
+    paths.remove(PROJECT_ROOT / "local" / "cluster.py")
     return "\n".join(path.read_text() for path in paths)
 
 
@@ -159,10 +159,10 @@ def test_helm_overrides_the_unsafe_chart_defaults():
     assert settings["cors"] not in ("*", "") and "*" not in helm("rasa")["args"]
     assert settings["initialModel"] == ""
     assert settings["endpoints"]["lockStore"]["enabled"] is True
-    assert settings["endpoints"]["lockStore"]["type"] == "clinic.lock_store.ClinicLockStore"
+    assert settings["endpoints"]["lockStore"]["type"] == "stores.locks.ClinicLockStore"
     assert settings["endpoints"]["trackerStore"]["enabled"] is True
     assert settings["endpoints"]["trackerStore"]["type"] == (
-        "clinic.tracker_store.ClinicTrackerStore")
+        "stores.tracker.ClinicTrackerStore")
     assert settings["telemetry"]["enabled"] is False
     assert "--enable-api" not in helm("rasa")["args"]
 
@@ -201,6 +201,11 @@ PROJECT_PACKAGES = frozenset(
     path.name for path in PROJECT_ROOT.iterdir()
     if (path / "__init__.py").is_file() and path.name != "tests"
 )
+
+
+def test_the_one_list_of_code_packages_names_every_package():
+    # Lint, the warning filters and these walks read clinic.paths.CODE_PACKAGES.
+    assert set(CODE_PACKAGES) == PROJECT_PACKAGES
 
 
 def _module_file(name: str, roots: Dict[str, Path]) -> Optional[Path]:
@@ -290,8 +295,8 @@ def test_the_import_walk_follows_frameworks_and_relative_imports():
     # rasa-sdk loads the plugin package itself (rasa_sdk/plugin.py imports it by name).
     assert "rasa_sdk_plugins" in imported_project_packages(["rasa_sdk.__main__"], ["rasa_sdk"])
     assert imported_project_packages(["rasa_sdk.__main__"]) == set()
-    # rasa_sdk_plugins imports clinic (log redaction).
-    assert imported_project_packages(["rasa_sdk_plugins"]) == {"rasa_sdk_plugins", "clinic"}
+    # rasa_sdk_plugins imports safety (log redaction).
+    assert imported_project_packages(["rasa_sdk_plugins"]) == {"rasa_sdk_plugins", "safety"}
 
 
 @pytest.mark.parametrize("image, entries, frameworks", [

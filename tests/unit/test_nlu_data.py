@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from clinic.content import read_nlu_examples
 from clinic.paths import NLU_DIR, PROJECT_ROOT
+from knowledge.content import read_nlu_examples
 
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "nlu"
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev-questions.tsv"

@@ -24,7 +24,7 @@ def test_other_warnings_are_shown():
     warn_from("sqlalchemy", UserWarning)
 
 def test_a_project_deprecation_fails_clinic():
-    warn_from("clinic.tracker_store")
+    warn_from("stores.tracker")
 
 def test_a_project_deprecation_fails_webapp():
     warn_from("webapp")

@@ -76,7 +76,7 @@ async def start_action_server(port: int, calls: list, dropped: int = 0):
 async def test_an_action_call_waits_for_a_restarting_action_server(monkeypatch, retried):
     import asyncio
 
-    from clinic.local_services import free_port
+    from local.services import free_port
 
     monkeypatch.setenv("ACTION_CONNECT_RETRY_SECONDS", "10")
     port, calls = free_port(), []
@@ -98,7 +98,7 @@ async def test_an_action_call_gives_up_after_the_retry_time(monkeypatch, retried
 
     from rasa.shared.exceptions import RasaException
 
-    from clinic.local_services import free_port
+    from local.services import free_port
 
     monkeypatch.setenv("ACTION_CONNECT_RETRY_SECONDS", "0.5")
     started = time.monotonic()
@@ -116,7 +116,7 @@ async def test_a_call_lost_with_the_action_server_is_sent_again_unless_it_record
         monkeypatch, retried, action, calls_made):
     from rasa.shared.exceptions import RasaException
 
-    from clinic.local_services import free_port
+    from local.services import free_port
 
     monkeypatch.setenv("ACTION_CONNECT_RETRY_SECONDS", "5")
     port, calls = free_port(), []

@@ -317,12 +317,12 @@ async def test_follow_up_asking_its_own_aspect_gets_that_aspect(
 @pytest.fixture
 def signed_policy(tmp_path, monkeypatch):
     """CONTENT_POLICY=signed on a fresh sign-off store; yields the store."""
-    from clinic.signoffs import SignoffStore, serving_policy
+    from knowledge.signoffs import SignoffStore, serving_policy
 
     url = f"sqlite:///{tmp_path / 'signoffs.db'}"
     monkeypatch.setenv("ESCALATION_DB_URL", url)
     monkeypatch.setenv("CONTENT_POLICY", "signed")
-    monkeypatch.setattr("clinic.signoffs.SIGNOFFS_FILE", tmp_path / "none.yml")
+    monkeypatch.setattr("knowledge.signoffs.SIGNOFFS_FILE", tmp_path / "none.yml")
     serving_policy.cache_clear()
     store = SignoffStore(url)
     yield store
@@ -333,7 +333,7 @@ def signed_policy(tmp_path, monkeypatch):
 async def test_signed_policy_sends_a_signed_answer(
     tracker_factory, dispatcher, resources, signed_policy
 ):
-    from clinic.signoffs import SIGNED_OFF
+    from knowledge.signoffs import SIGNED_OFF
 
     signed_policy.record(resources.content.answers["pain"], SIGNED_OFF, "dr.lee")
     await ActionAnswerTopic().run(dispatcher, tracker_factory("ask_pain", "does it hurt?"), {})
@@ -344,7 +344,7 @@ async def test_signed_policy_sends_a_signed_answer(
 async def test_signed_policy_withholds_an_unsigned_answer_with_the_hand_over(
     tracker_factory, dispatcher, resources, signed_policy
 ):
-    from clinic.signoffs import SIGNED_OFF
+    from knowledge.signoffs import SIGNED_OFF
 
     pain, onset = resources.content.answers["pain"], resources.content.answers["onset"]
     signed_policy.record(pain, SIGNED_OFF, "dr.lee")
@@ -363,7 +363,7 @@ async def test_signed_policy_withholds_an_unsigned_answer_with_the_hand_over(
 async def test_signed_policy_falls_back_from_an_unsigned_variant_to_the_signed_answer(
     tracker_factory, dispatcher, resources, signed_policy
 ):
-    from clinic.signoffs import SIGNED_OFF
+    from knowledge.signoffs import SIGNED_OFF
 
     onset = resources.content.answers["onset"]
     signed_policy.record(onset, SIGNED_OFF, "dr.lee")

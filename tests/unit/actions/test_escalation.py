@@ -160,7 +160,7 @@ async def test_no_consent_stores_nothing(tracker_factory, dispatcher, escalation
 async def test_store_down_keeps_the_case_in_the_outbox_until_it_is_back(
     tracker_factory, dispatcher, escalation_store, resources, monkeypatch
 ):
-    from clinic.escalation_service import get_outbox
+    from escalation.service import get_outbox
 
     def broken(**_):
         raise RuntimeError("database is down")
@@ -187,7 +187,7 @@ async def test_store_down_keeps_the_case_in_the_outbox_until_it_is_back(
 async def test_store_and_outbox_down_tell_the_parent_to_call(
     tracker_factory, dispatcher, escalation_store, resources, monkeypatch
 ):
-    from clinic.escalation_service import get_outbox
+    from escalation.service import get_outbox
 
     def broken(*_, **__):
         raise RuntimeError("disk is gone")
@@ -227,7 +227,7 @@ def test_confirmation_while_open_and_after_hours(resources):
 async def test_parent_gets_the_reference_while_the_webhook_is_down(
     tracker_factory, dispatcher, escalation_store, monkeypatch
 ):
-    from clinic.escalation_service import get_notifier
+    from escalation.service import get_notifier
 
     monkeypatch.setenv("ESCALATION_WEBHOOK_URL", "http://127.0.0.1:9/hook")
     monkeypatch.setenv("ESCALATION_WEBHOOK_SECRET", "s3cret")

@@ -68,7 +68,7 @@ async def test_emergency_message_is_marked_for_the_web_widget(
 async def test_repeated_emergencies_notify_the_clinic_once(
     tracker_factory, escalation_store, monkeypatch
 ):
-    from clinic.notifier import WebhookNotifier
+    from escalation.notifier import WebhookNotifier
 
     delivered = []
 

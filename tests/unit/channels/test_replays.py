@@ -4,8 +4,8 @@ from types import SimpleNamespace
 import pytest
 
 from channels.replays import RecentUpdates, lock_store_redis
-from clinic.local_services import free_port
-from clinic.lock_store import ClinicLockStore
+from local.services import free_port
+from stores.locks import ClinicLockStore
 from tests.integration.test_faults import redis_server
 
 

@@ -6,8 +6,8 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from channels import reply_guard
 from channels.reply_guard import guard_replies
-from clinic.rate_limit import WindowLimit
 from clinic.resources import get_resources
+from safety.rate_limit import WindowLimit
 
 EMERGENCY_TEXT = "my daughter can't breathe properly since the injection"
 

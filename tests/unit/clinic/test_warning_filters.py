@@ -25,7 +25,7 @@ class LibraryDeprecation(UserWarning, DeprecationWarning):  # as pyparsing's
 warn_from("pkg_resources", DeprecationWarning)
 warn_from("matplotlib.fontconfig_pattern", LibraryDeprecation)
 warn_from("sanic_cors.extension", PendingDeprecationWarning)
-warn_from("clinic.tracker_store", DeprecationWarning)
+warn_from("stores.tracker", DeprecationWarning)
 warn_from("webapp", DeprecationWarning)
 warn_from("actionsx", DeprecationWarning)  # not the project's `actions`
 warn_from("sqlalchemy", UserWarning)
@@ -38,5 +38,5 @@ def test_only_the_projects_deprecation_warnings_are_shown():
         timeout=60, check=True, env={"PYTHONPATH": str(PROJECT_ROOT)},
     )
     shown = [line for line in result.stderr.splitlines() if "Warning: from " in line]
-    assert [line.split("from ")[-1] for line in shown] == ["clinic.tracker_store", "webapp",
+    assert [line.split("from ")[-1] for line in shown] == ["stores.tracker", "webapp",
                                                           "sqlalchemy"]

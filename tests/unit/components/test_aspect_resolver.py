@@ -4,9 +4,9 @@ from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from clinic.spacy_pipeline import build_pipeline
 from components.aspect_resolver import ASPECT_KEY, AspectResolver
 from components.second_opinion import SECOND_OPINION_KEY
+from knowledge.spacy_pipeline import build_pipeline
 
 NECK = {"entity": "body_area", "value": "neck"}
 EYELID = {"entity": "body_area", "value": "eyelid"}

@@ -3,8 +3,8 @@ from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from clinic.spacy_pipeline import build_pipeline
 from components.clinic_entity_extractor import ClinicEntityExtractor
+from knowledge.spacy_pipeline import build_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from clinic.spacy_pipeline import build_pipeline
 from components.red_flag_override import RedFlagOverride
+from knowledge.spacy_pipeline import build_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from clinic.spacy_pipeline import build_pipeline
 from components.red_flag_override import RedFlagOverride
 from components.scope_guard import ScopeGuard
+from knowledge.spacy_pipeline import build_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ def test_bare_intents_no_button_sends_are_read_as_text():
 
 def test_every_button_the_assistant_sends_is_obeyed(resources):
     from channels.telegram import GREETING
-    from clinic.buttons import topic_buttons, yes_no_buttons
+    from knowledge.buttons import topic_buttons, yes_no_buttons
 
     payloads = [button["payload"] for button in yes_no_buttons()]
     payloads += [b["payload"] for b in topic_buttons(resources.content, resources.content.answers)]

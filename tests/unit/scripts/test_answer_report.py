@@ -2,9 +2,9 @@ import os
 import subprocess
 import sys
 
-from clinic.escalation_store import EscalationStore
-from clinic.feedback_store import FeedbackStore
 from clinic.paths import PROJECT_ROOT
+from escalation.store import EscalationStore
+from feedback.store import FeedbackStore
 
 SCRIPT = PROJECT_ROOT / "scripts" / "answer_report.py"
 

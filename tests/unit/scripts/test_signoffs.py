@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from clinic.paths import CONTENT_DIR, PROJECT_ROOT
-from clinic.signoffs import SIGNED_OFF, SignoffStore, read_signoff_file
+from knowledge.signoffs import SIGNED_OFF, SignoffStore, read_signoff_file
 
 SCRIPT = PROJECT_ROOT / "scripts" / "signoffs.py"
 

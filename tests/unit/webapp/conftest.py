@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from clinic.local_services import free_port
+from local.services import free_port
 from webapp import create_app
 from webapp.staff_auth import hash_password
 

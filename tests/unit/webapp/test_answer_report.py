@@ -8,8 +8,8 @@ from http.cookies import SimpleCookie
 
 import pytest
 
-from clinic.escalation_store import EscalationStore, audit_log, escalations
-from clinic.feedback_store import answer_feedback
+from escalation.store import EscalationStore, audit_log, escalations
+from feedback.store import answer_feedback
 from tests.unit.webapp.conftest import STAFF_PASSWORD, store_fixtures
 
 PARENT = {"parent_name": "Alex Parentname", "contact": "alex.parent@example.com",

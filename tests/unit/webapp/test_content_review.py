@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from clinic.signoffs import (
+from knowledge.signoffs import (
     CHANGES_REQUESTED,
     SIGNED_OFF,
     SignoffStore,

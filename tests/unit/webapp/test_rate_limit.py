@@ -1,4 +1,4 @@
-from clinic import rate_limit
+from safety import rate_limit
 from webapp.rate_limit import WindowLimit
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from clinic.feedback_store import FeedbackStore, answer_feedback
+from feedback.store import FeedbackStore, answer_feedback
 from tests.unit.webapp.conftest import store_fixtures
 from webapp.widget import (
     FEEDBACK_VOTES,

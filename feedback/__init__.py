@@ -1,0 +1,1 @@
+"""Parents' votes on answers: the feedback store and the answer report built from it."""
