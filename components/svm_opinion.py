@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -23,8 +24,10 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
@@ -73,13 +76,28 @@ class SvmOpinionClassifier(LogisticRegressionClassifier):
         """Adds the SVM's top intent under `svm_opinion`."""
         if not messages:
             return messages
-        scores = self.clf.decision_function(self._create_X(messages))
+        scores = self._scores(self._create_X(messages))
         classes = [str(name) for name in self.clf.classes_]
         for message, row in zip(messages, scores, strict=True):
             best, runner_up = row.argsort()[::-1][:2]
             opinion = {"name": classes[best], "margin": float(row[best] - row[runner_up])}
             message.set(SVM_OPINION_KEY, opinion, add_to_output=True)
         return messages
+
+    def _scores(self, counts: csr_matrix) -> np.ndarray:
+        """The pipeline's decision function, computed directly.
+
+        Calling the two sklearn steps costs ~2 ms of input checks per message (NLU CPU per
+        held-out message 10.9 -> 13.1 ms); this arithmetic is the same (1 + log tf, idf,
+        l2 rows, linear scores) at a fraction of that.
+        """
+        tfidf, svm = self.clf[0], self.clf[-1]
+        weights = csr_matrix(counts, dtype=np.float64, copy=True)
+        if tfidf.sublinear_tf:
+            np.log(weights.data, weights.data)
+            weights.data += 1.0
+        weights = normalize(weights.multiply(tfidf.idf_).tocsr(), norm=tfidf.norm, copy=False)
+        return np.asarray(weights @ svm.coef_.T) + svm.intercept_
 
     @classmethod
     def load(

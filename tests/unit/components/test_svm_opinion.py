@@ -65,3 +65,10 @@ def test_a_loaded_model_gives_the_same_opinion(trained):
         loaded.process([after])
         assert after.get(SVM_OPINION_KEY) == before.get(SVM_OPINION_KEY)
         assert after.get(SVM_OPINION_KEY)["name"] == INTENTS[word]
+
+
+def test_direct_scores_are_the_pipelines_decision_function(trained):
+    # process() computes the TF-IDF + SVM scores itself, for speed; they must not drift.
+    classifier, _ = trained
+    counts = csr_matrix(np.array([[2.0, 0.0, 1.0], [0.0, 3.0, 0.0], [1.0, 1.0, 1.0]]))
+    assert np.allclose(classifier._scores(counts), classifier.clf.decision_function(counts))
