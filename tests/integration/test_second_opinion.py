@@ -16,11 +16,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix
 
 from components.second_opinion import (
+    AGREE_WITH_KEY,
     DIET_KEY,
     SECOND_OPINION_KEY,
     AgreementFallbackClassifier,
     SecondOpinionClassifier,
 )
+from components.svm_opinion import SVM_OPINION_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +139,38 @@ def test_another_rasa_version_is_refused_when_the_model_loads(monkeypatch, tmp_p
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
     with pytest.raises(SystemExit, match="Rasa 3.7.0 is installed"):
         make(tmp_path)
+
+
+def gated_by_svm(diet, svm, regression="ask_other", answered=None, confidence=0.45):
+    """The gate as config.yml sets it: DIET must agree with the SVM, from confidence 0.4."""
+    message = Message(data={
+        TEXT: "question",
+        INTENT: {"name": answered or diet, "confidence": confidence},
+        DIET_KEY: [
+            {"name": diet, "confidence": confidence},
+            {"name": "ask_other", "confidence": 0.1},
+        ],
+        SECOND_OPINION_KEY: {"name": regression, "confidence": 0.7},
+        SVM_OPINION_KEY: {"name": svm, "margin": 0.5},
+    })
+    gate = AgreementFallbackClassifier(
+        {"threshold": 0.4, "ambiguity_threshold": 0.1, AGREE_WITH_KEY: [SVM_OPINION_KEY]}
+    )
+    gate.process([message])
+    return message.get(INTENT)["name"]
+
+
+def test_the_configured_partner_decides_not_the_regression():
+    assert gated_by_svm("ask_pain", "ask_pain", regression="ask_onset") == "ask_pain"
+    assert gated_by_svm("ask_pain", "ask_onset", regression="ask_pain") == "nlu_fallback"
+
+
+def test_the_answer_must_be_the_intent_they_agree_on():
+    # The ensemble's first (DIET and regression mean) is another intent: asking is safer.
+    assert gated_by_svm(
+        "ask_pain", "ask_pain", regression="ask_pain", answered="ask_onset"
+    ) == "nlu_fallback"
+
+
+def test_emergency_is_never_withheld_whatever_the_partner_says():
+    assert gated_by_svm("emergency", "ask_pain", confidence=0.8) == "emergency"

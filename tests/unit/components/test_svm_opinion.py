@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix
+
+from components.svm_opinion import SVM_OPINION_KEY, SvmOpinionClassifier
+
+# Three "words" as one-hot sentence features: 0 -> ask_pain, 1 -> ask_onset, 2 -> emergency.
+INTENTS = ["ask_pain", "ask_onset", "emergency"]
+
+
+def featurised(word: int, intent=None) -> Message:
+    message = Message(data={TEXT: f"word{word}", **({INTENT: intent} if intent else {})})
+    vector = np.zeros((1, 3))
+    vector[0, word] = 1.0
+    message.add_features(Features(csr_matrix(vector), "sentence", TEXT, "test"))
+    return message
+
+
+@pytest.fixture
+def trained(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    resource = Resource("svm_opinion")
+    config = SvmOpinionClassifier.get_default_config()
+    component = SvmOpinionClassifier.create(config, storage, resource, context)
+    examples = [featurised(i % 3, INTENTS[i % 3]) for i in range(30)]
+    component.train(TrainingData(training_examples=examples))
+    return component, (config, storage, resource, context)
+
+
+def test_opinion_goes_to_its_own_key_and_leaves_intent_and_ranking(trained):
+    classifier, _ = trained
+    diet = {"name": "ask_onset", "confidence": 0.9}
+    message = featurised(0)
+    message.set(INTENT, diet)
+    message.set(INTENT_RANKING_KEY, [diet])
+    classifier.process([message])
+    assert message.get(INTENT) == diet
+    assert message.get(INTENT_RANKING_KEY) == [diet]
+    assert message.get(SVM_OPINION_KEY)["name"] == "ask_pain"
+    assert message.get(SVM_OPINION_KEY)["margin"] > 0
+
+
+def test_training_examples_keep_their_labels(trained):
+    classifier, _ = trained
+    examples = [featurised(1, "ask_pain")]
+    classifier.process_training_data(TrainingData(training_examples=examples))
+    assert examples[0].get(INTENT) == "ask_pain"
+    assert examples[0].get(SVM_OPINION_KEY) is None
+
+
+def test_a_loaded_model_gives_the_same_opinion(trained):
+    classifier, (config, storage, resource, context) = trained
+    loaded = SvmOpinionClassifier.load(config, storage, resource, context)
+    for word in range(3):
+        before, after = featurised(word), featurised(word)
+        classifier.process([before])
+        loaded.process([after])
+        assert after.get(SVM_OPINION_KEY) == before.get(SVM_OPINION_KEY)
+        assert after.get(SVM_OPINION_KEY)["name"] == INTENTS[word]
+
+
+def test_direct_scores_are_the_pipelines_decision_function(trained):
+    # process() computes the TF-IDF + SVM scores itself, for speed; they must not drift.
+    classifier, _ = trained
+    counts = csr_matrix(np.array([[2.0, 0.0, 1.0], [0.0, 3.0, 0.0], [1.0, 1.0, 1.0]]))
+    assert np.allclose(classifier._scores(counts), classifier.clf.decision_function(counts))
