@@ -28,6 +28,10 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Rasa commands run with the services' start-up hook (scripts/log_hook/sitecustomize.py): other
+# packages' deprecation warnings (pkg_resources, jax, ...) stay out of the output, the
+# project's own do not, and log lines are redacted as in the services.
+RASA_ENV := PYTHONPATH=$(CURDIR)/scripts/log_hook:$(CURDIR)
 
 # The project's Python packages: root folders with an __init__.py (clinic/paths.py CODE_PACKAGES).
 CODE_PACKAGES := $(filter-out tests,$(patsubst %/__init__.py,%,$(wildcard */__init__.py)))
@@ -67,14 +71,14 @@ $(SPACY_PIPELINE)/meta.json: $(INSTALLED) scripts/build_spacy_pipeline.py knowle
 .PHONY: validate
 validate: $(INSTALLED) ## Check content, settings and NLU coverage, then `rasa data validate`
 	@$(BIN)/python scripts/validate_content.py
-	@$(BIN)/rasa data validate --fail-on-warnings --quiet
+	@$(RASA_ENV) $(BIN)/rasa data validate --fail-on-warnings --quiet
 
 .PHONY: train
 train: validate $(MODEL) ## Validate, then train (only when data, config, domain or pipeline changed)
 
 $(MODEL): $(INSTALLED) $(TRAINING_INPUTS) content/answers.yml
 	@$(BIN)/python scripts/validate_content.py
-	@$(BIN)/rasa train --fixed-model-name clinic --out models --quiet
+	@$(RASA_ENV) $(BIN)/rasa train --fixed-model-name clinic --out models --quiet
 
 # The web widget's browser dependency (socket.io-client), pinned in package-lock.json.
 NODE_MODULES := node_modules/.package-lock.json
@@ -119,10 +123,10 @@ system-packages: ## Install the Debian packages the tests need (PostgreSQL, Redi
 .PHONY: test
 test: lint typecheck validate system-packages $(MODEL) $(NODE_MODULES) ## Everything: lint, types, content, unit, integration, stories, held-out NLU, safety lists
 	@$(BIN)/pytest
-	@$(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
+	@$(RASA_ENV) $(BIN)/rasa test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out results/test-stories --quiet
-	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL) --min-accuracy 0.90 --brief
-	@$(BIN)/python scripts/evaluate.py safety --model $(MODEL) --require-full-recall
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py heldout --model $(MODEL) --min-accuracy 0.90 --brief
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py safety --model $(MODEL) --require-full-recall
 
 .PHONY: test-unit
 test-unit: $(INSTALLED) $(SPACY_PIPELINE)/meta.json ## Unit tests only (no servers, no model): the quick inner loop
@@ -145,20 +149,20 @@ STOCK_NLU_MODEL := models/stock-nlu.tar.gz
 .PHONY: eval
 eval: $(MODEL) $(STOCK_NLU_MODEL) ## Held-out accuracy (ours vs stock), then each measurement set's outcome table over REST
 	@echo "== Rasa's stock default config (scripts/stock_config.yml), same data"
-	@$(BIN)/python scripts/evaluate.py heldout --model $(STOCK_NLU_MODEL) --brief
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py heldout --model $(STOCK_NLU_MODEL) --brief
 	@echo "== The project's config (config.yml)"
-	@$(BIN)/python scripts/evaluate.py heldout --model $(MODEL)
-	@$(BIN)/python scripts/evaluate.py safety --model $(MODEL)
-	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL)
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py heldout --model $(MODEL)
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py safety --model $(MODEL)
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py devset --model $(MODEL)
 	@echo "== Blind set (tests/eval/faq-blind.tsv: written without the training data; never train on it)"
-	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/faq-blind.tsv
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/faq-blind.tsv
 	@echo "== Real wordings (tests/eval/real-wordings.tsv: sites that never feed training; never train on it)"
-	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/real-wordings.tsv
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/real-wordings.tsv
 	@echo "== Multi-part messages (tests/eval/multi-part.tsv: two or three questions in one message)"
-	@$(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/multi-part.tsv
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/multi-part.tsv
 
 $(STOCK_NLU_MODEL): $(INSTALLED) scripts/stock_config.yml $(shell find data/nlu -name '*.yml')
-	@$(BIN)/rasa train nlu --config scripts/stock_config.yml --nlu data/nlu --out models \
+	@$(RASA_ENV) $(BIN)/rasa train nlu --config scripts/stock_config.yml --nlu data/nlu --out models \
 		--fixed-model-name stock-nlu --quiet
 
 .PHONY: bench
