@@ -156,8 +156,8 @@ eval: $(MODEL) $(STOCK_NLU_MODEL) ## Held-out accuracy (ours vs stock), then eac
 	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py devset --model $(MODEL)
 	@echo "== Blind set (tests/eval/faq-blind.tsv: written without the training data; never train on it)"
 	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/faq-blind.tsv
-	@echo "== Real wordings (tests/eval/real-wordings.tsv: sites that never feed training; never train on it)"
-	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/real-wordings.tsv
+	@echo "== Real wordings (tests/eval/real-wordings.tsv: sites that never feed training; never train on it; table only, its lines are not printed)"
+	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/real-wordings.tsv --summary-only
 	@echo "== Multi-part messages (tests/eval/multi-part.tsv: two or three questions in one message)"
 	@$(RASA_ENV) $(BIN)/python scripts/evaluate.py devset --model $(MODEL) --dev-set tests/eval/multi-part.tsv
 
