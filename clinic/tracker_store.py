@@ -23,6 +23,7 @@ with three changes:
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import time
@@ -149,6 +150,25 @@ class ClinicTrackerStore(SQLTrackerStore):
             cursor.close()
 
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    async def _retrieve(
+        self, sender_id: Text, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
+        """Rasa's read, fetching only the events' JSON column.
+
+        Rasa's query builds a full ORM object for every stored event of the session (six
+        columns, identity map) and then uses only `data`; asking for that one column reads
+        the same rows, in the same order, without the objects.
+        """
+        with self.session_scope() as session:
+            rows = self._event_query(
+                session, sender_id,
+                fetch_events_from_all_sessions=fetch_events_from_all_sessions,
+            ).with_entities(self.SQLEvent.data).all()
+        events = [json.loads(row.data) for row in rows]
+        if not (self.domain and events):
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """Reads the current session; records the outcome for the health endpoint."""

@@ -109,3 +109,26 @@ async def test_failures_are_recorded_for_the_health_endpoint(store, monkeypatch)
     assert store.health.ok is False
     assert store.health.failures == 1
     assert store.health.last_error == "OSError"
+
+
+async def test_a_read_builds_no_orm_object_per_event(store, domain):
+    # Rasa's read hydrated an ORM object per stored event and used only its JSON (issue 17).
+    import sqlalchemy as sa
+
+    tracker = DialogueStateTracker.from_events("reader", turn("q", "a"), domain.slots)
+    await store.save(tracker)
+    loaded = []
+
+    def on_load(target, context):
+        loaded.append(target)
+
+    sa.event.listen(store.SQLEvent, "load", on_load)
+    try:
+        restored = await store.retrieve("reader")
+        full = await store.retrieve_full_tracker("reader")
+    finally:
+        sa.event.remove(store.SQLEvent, "load", on_load)
+    assert loaded == []
+    assert [e.as_dict() for e in restored.events] == [e.as_dict() for e in tracker.events]
+    assert len(full.events) == len(tracker.events)
+    assert await store.retrieve("nobody") is None
