@@ -43,6 +43,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import ConnectionException
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from clinic import store_outage
 from clinic.store_health import StoreHealth
@@ -194,15 +195,39 @@ class ClinicTrackerStore(SQLTrackerStore):
             return super()._additional_events(session, tracker)
         return itertools.islice(tracker.events, stored, len(tracker.events))
 
+    async def _insert_new_events(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save (same rows, same order, one transaction), as one multi-row INSERT.
+
+        Rasa adds an ORM object per event and commits, and the ORM unit of work (flush)
+        was 7 % of the Rasa server's time per message (py-spy, issue 17).
+        """
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = []
+            for event in self._additional_events(session, tracker):
+                data = event.as_dict()
+                rows.append({
+                    "sender_id": tracker.sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(
+                        INTENT_NAME_KEY),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                })
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            session.commit()
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Stores new events, and compacts a long session once it is at rest."""
         try:
-            await super().save(tracker)
+            await self._insert_new_events(tracker)
             setattr(tracker, STORED_EVENTS, len(tracker.events))
             if len(tracker.events) > self.compact_after_events and is_at_rest(tracker):
                 for event in compaction_events(tracker):
                     tracker.update(event)
-                await super().save(tracker)
+                await self._insert_new_events(tracker)
                 setattr(tracker, STORED_EVENTS, len(tracker.events))
         except Exception as error:
             self.health.failed(error)
