@@ -89,7 +89,8 @@ def _copy_terminal(master: int, log: BinaryIO) -> None:
 
 
 def services_env(
-    model: Path, work_dir: Path, extra_env: Optional[Dict[str, str]] = None
+    model: Path, work_dir: Path, extra_env: Optional[Dict[str, str]] = None,
+    root: Path = PROJECT_ROOT,
 ) -> Dict[str, str]:
     """The environment of scripts/run_services.sh: free loopback ports, files in `work_dir`.
 
@@ -114,7 +115,7 @@ def services_env(
         "STAFF_USERS_FILE": str(work_dir / "staff-users"),
         "SHELL_LOG": str(work_dir / "shell.log"),
         "MODEL": str(model),
-        "PYTHONPATH": str(PROJECT_ROOT),
+        "PYTHONPATH": str(root),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **(extra_env or {}),
@@ -130,14 +131,16 @@ def running_services(
     timeout: float = 180,
     log_file: Optional[Path] = None,
     terminal: bool = False,
+    root: Path = PROJECT_ROOT,
 ) -> Iterator[RunningServices]:
     """Starts action server + Rasa server, yields once both answer, then stops them.
 
     Their output goes to `log_file` (default work_dir/services.log), through a pipe, or with
     `terminal` through a pseudo-terminal, as when `make run` is started by hand (Rasa logs in
-    another format then).
+    another format then). `root` is the source tree to run (scripts/bench.py compares a copy
+    of another branch with this one).
     """
-    env = services_env(model, work_dir, extra_env)
+    env = services_env(model, work_dir, extra_env, root)
     rasa_port, action_port = env["RASA_PORT"], env["ACTION_SERVER_PORT"]
     log = open(log_file or work_dir / "services.log", "wb")  # noqa: SIM115 (closed below)
     output: Any = log
@@ -146,8 +149,8 @@ def running_services(
         master, output = pty.openpty()
         copier = threading.Thread(target=_copy_terminal, args=(master, log), daemon=True)
     process = subprocess.Popen(  # noqa: S603 (our own script, fixed arguments)
-        [str(PROJECT_ROOT / "scripts" / "run_services.sh")],
-        cwd=PROJECT_ROOT,
+        [str(root / "scripts" / "run_services.sh")],
+        cwd=root,
         env=env,
         stdout=output,
         stderr=subprocess.STDOUT,

@@ -8,6 +8,9 @@ What it changes: rasa-sdk answers a body that is not an action call (`[]`, `5`, 
 that is not an object, ...) with a 500 that echoes the whole request body, tracker and slot
 values included, and logs the traceback. Here a malformed call gets a 400 naming the problem,
 and an unexpected error a 500 without the request body, logged by exception type only.
+And it takes out sanic-cors, which rasa-sdk always installs: only the Rasa server calls the
+action server (server to server, on loopback), so no browser ever needs its CORS headers, and
+its per-request resource matching was 30 % of the action server's CPU (py-spy, issue 17).
 """
 
 from __future__ import annotations
@@ -67,11 +70,31 @@ def action_call_problem(body: bytes, deflated: bool = False) -> Optional[str]:
     return None
 
 
+def remove_cors(app: Sanic) -> None:
+    """Undoes rasa-sdk's `CORS(app, ...)` before the server starts.
+
+    sanic-cors adds its request and response middleware in a `before_server_start` listener
+    and wraps the error handler; the listener is dropped and the handler unwrapped.
+    """
+    def is_cors(listener: Any) -> bool:
+        return getattr(listener, "__qualname__", "").startswith("CORS.")
+
+    app._future_listeners[:] = [  # noqa: SLF001 (Sanic keeps listeners here until start)
+        future for future in app._future_listeners if not is_cors(future.listener)
+    ]
+    for listeners in app.listeners.values():
+        listeners[:] = [listener for listener in listeners if not is_cors(listener)]
+    original = getattr(app.error_handler, "orig_handler", None)
+    if original is not None:
+        app.error_handler = original
+
+
 class _Hardening:
     @staticmethod
     @hookimpl
     def attach_sanic_app_extensions(app: Sanic) -> None:
-        """Adds the request check and the non-echoing error handler."""
+        """Adds the request check and the non-echoing error handler; removes CORS."""
+        remove_cors(app)
 
         @app.middleware("request")
         async def check_action_call(request: Request) -> Optional[HTTPResponse]:

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -109,3 +111,65 @@ async def test_failures_are_recorded_for_the_health_endpoint(store, monkeypatch)
     assert store.health.ok is False
     assert store.health.failures == 1
     assert store.health.last_error == "OSError"
+
+
+async def test_a_read_builds_no_orm_object_per_event(store, domain):
+    # Rasa's read hydrated an ORM object per stored event and used only its JSON (issue 17).
+    import sqlalchemy as sa
+
+    tracker = DialogueStateTracker.from_events("reader", turn("q", "a"), domain.slots)
+    await store.save(tracker)
+    loaded = []
+
+    def on_load(target, context):
+        loaded.append(target)
+
+    sa.event.listen(store.SQLEvent, "load", on_load)
+    try:
+        restored = await store.retrieve("reader")
+        full = await store.retrieve_full_tracker("reader")
+    finally:
+        sa.event.remove(store.SQLEvent, "load", on_load)
+    assert loaded == []
+    assert [e.as_dict() for e in restored.events] == [e.as_dict() for e in tracker.events]
+    assert len(full.events) == len(tracker.events)
+    assert await store.retrieve("nobody") is None
+
+
+async def test_a_save_writes_rasas_rows_without_orm_objects(store, domain, tmp_path):
+    # Rasa's save built and flushed an ORM object per event (7 % of a turn, issue 17).
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    tracker = DialogueStateTracker.from_events("writer", turn("q", "a"), domain.slots)
+    built = []
+
+    def on_init(target, args, kwargs):
+        built.append(target)
+
+    sa.event.listen(store.SQLEvent, "init", on_init)
+    try:
+        await store.save(tracker)
+    finally:
+        sa.event.remove(store.SQLEvent, "init", on_init)
+    assert built == []
+
+    # The same rows as Rasa's own save writes, in the same order.
+    rasa_store = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "rasa.db"))
+    await rasa_store.save(DialogueStateTracker.from_events("writer", turn("q", "a"),
+                                                           domain.slots))
+    columns = ["sender_id", "type_name", "timestamp", "intent_name", "action_name", "data"]
+
+    def rows(engine):
+        with engine.connect() as connection:
+            return connection.execute(
+                sa.text(f"SELECT {', '.join(columns)} FROM events ORDER BY id")).fetchall()
+
+    ours, theirs = rows(store.engine), rows(rasa_store.engine)
+    assert len(ours) == len(theirs) == len(turn("q", "a"))
+    assert [row[:2] + row[3:5] for row in ours] == [row[:2] + row[3:5] for row in theirs]
+    # Same event JSON apart from the timestamps the events were made with.
+    def event_json(row):
+        return {k: v for k, v in json.loads(row[5]).items() if k != "timestamp"}
+
+    assert [event_json(row) for row in ours] == [event_json(row) for row in theirs]
