@@ -1,14 +1,17 @@
-"""Shared fixtures: trackers built by a small factory, and the real content and settings."""
+"""Shared fixtures: trackers built by a small factory, the real content and settings, and one
+set of running services for the integration and browser tests that need no special set-up."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from clinic.paths import PROJECT_ROOT
 from clinic.resources import Resources, get_resources
+from local.services import RunningServices, running_services
 
 TrackerFactory = Callable[..., Tracker]
 
@@ -86,3 +89,27 @@ def escalation_store(tmp_path, monkeypatch):
     store.dispose()
     for cache in caches:
         cache.cache_clear()
+
+
+#: The shared services' environment: what the tests using them need, and nothing that changes
+#: what the other tests check (a second widget origin; a fixed widget session secret).
+SHARED_SERVICES_ENV = {
+    "WIDGET_ALLOWED_ORIGINS": "https://partner.example",
+    "WIDGET_SESSION_SECRET": "browser-test-secret",
+}
+
+
+@pytest.fixture(scope="session")
+def shared_services(tmp_path_factory) -> Iterator[RunningServices]:
+    """Action server, Rasa server and web app, started once for every test that uses them.
+
+    One start costs 20-40 s (Rasa loads the model); these tests only talk to the services, each
+    in its own conversations. Tests that stop a service, set another environment or fill a
+    limit (hostile input, the web app's vote limit) start their own.
+    """
+    model = PROJECT_ROOT / "models" / "clinic.tar.gz"
+    assert model.exists(), f"{model} is missing: run `make train` (make test does it first)"
+    work_dir = tmp_path_factory.mktemp("shared-services")
+    with running_services(model, work_dir, extra_env=SHARED_SERVICES_ENV) as running:
+        yield running
+        assert running.process.poll() is None, "a shared service stopped during the tests"

@@ -24,13 +24,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    assert MODEL.exists(), f"{MODEL} is missing: run `make train`"
-    work_dir = tmp_path_factory.mktemp("browser")
-    with running_services(MODEL, work_dir, extra_env={
-        "WIDGET_SESSION_SECRET": "browser-test-secret",
-    }) as services:
-        yield services
+def site(shared_services):
+    # The session's services (tests/conftest.py); nothing else votes on them.
+    return shared_services
 
 
 @pytest.fixture(scope="module")

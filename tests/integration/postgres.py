@@ -40,6 +40,11 @@ class PostgresServer:
         """Stops the server at once (as a crash would)."""
         stop_server(self.data, mode="immediate")
 
+    def restart_if_stopped(self) -> None:
+        """Starts it again if a test stopped it and failed before starting it (shared servers)."""
+        if not (self.data / "postmaster.pid").exists():
+            self.start()
+
 
 @contextmanager
 def postgres_server() -> Iterator[PostgresServer]:

@@ -23,8 +23,8 @@ from channels.conversation_ids import rest_conversation_id
 from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
 from escalation.store import EscalationStore
-from local.services import free_port, running_services
-from tests.integration.postgres import postgres_server
+from local.services import RunningServices, free_port, running_services
+from tests.integration.postgres import PostgresServer, postgres_server
 
 MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 EMERGENCY = "my son can't breathe properly since the injection"
@@ -155,21 +155,22 @@ def test_action_server_failing_slow_or_down_still_gets_a_reply(tmp_path):
         assert texts(services.send(f"f-{uuid.uuid4().hex}", "is it safe?")) == apology()
 
 
-def test_rest_channel_refuses_malformed_requests(tmp_path):
-    with running_services(MODEL, tmp_path) as services:
-        url = f"{services.rasa_url}/webhooks/rest/webhook"
-        for body in (b"[1, 2]", b"not json", b'{"message": "hi"}', b'{"sender": "a", '
-                     b'"message": 5}', b'{"sender": ["a"], "message": "hi"}'):
-            request = urllib.request.Request(url, data=body,
-                                             headers={"Content-Type": "application/json"})
-            with pytest.raises(urllib.error.HTTPError) as refused:
-                urllib.request.urlopen(request, timeout=10)
-            assert refused.value.code == 400, body
-        # A client cannot claim to be the staff shell.
-        reply = services.send("claims-shell", "does it hurt?")
-        assert reply and "[debug]" not in json.dumps(reply)
-        too_long = services.send(f"f-{uuid.uuid4().hex}", "botox " * 400)
-        assert texts(too_long) == [get_resources().message("message_too_long")]
+def test_rest_channel_refuses_malformed_requests(shared_services):
+    # The session's services (tests/conftest.py): no fault here, only bad requests.
+    services = shared_services
+    url = f"{services.rasa_url}/webhooks/rest/webhook"
+    for body in (b"[1, 2]", b"not json", b'{"message": "hi"}', b'{"sender": "a", '
+                 b'"message": 5}', b'{"sender": ["a"], "message": "hi"}'):
+        request = urllib.request.Request(url, data=body,
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 400, body
+    # A client cannot claim to be the staff shell.
+    reply = services.send("claims-shell", "does it hurt?")
+    assert reply and "[debug]" not in json.dumps(reply)
+    too_long = services.send(f"f-{uuid.uuid4().hex}", "botox " * 400)
+    assert texts(too_long) == [get_resources().message("message_too_long")]
 
 
 def test_startup_with_postgres_down_stops_with_a_clear_message(tmp_path):
@@ -243,113 +244,128 @@ def test_redis_down_gets_the_apology_and_recovers(tmp_path):
             assert health(services.rasa_url)[0] == 200
 
 
-def test_tracker_store_outage_is_reported_and_conversations_go_on(tmp_path):
+def test_tracker_store_outage_is_reported_and_conversations_go_on(tracker_in_postgres):
+    database, services = tracker_in_postgres
+    sender = f"t-{uuid.uuid4().hex}"
+    pain = get_resources().content.answers["pain"].text
+    assert pain in texts(services.send(sender, "does it hurt?"))
+    assert health(services.rasa_url)[0] == 200
+
+    database.stop()
+    # Rasa answers from memory (the parent still gets the vetted answer) ...
+    assert pain in texts(services.send(sender, "does it hurt?"))
+    # ... and the health endpoint says the conversation store is failing.
+    status, report = health(services.rasa_url)
+    assert status == 503
+    assert report["tracker_store"]["ok"] is False and report["tracker_store"]["failures"] >= 1
+
+    database.start()
+    duration = get_resources().content.answers["procedure_duration"].text
+    assert duration in texts(services.send(sender, "how long does the injection take?"))
+    status, report = health(services.rasa_url)
+    assert status == 200, report
+    # The report names the database, never its credentials.
+    assert database.password not in json.dumps(report)
+
+
+@pytest.fixture(scope="module")
+def _escalations_in_postgres(tmp_path_factory) -> Iterator[Tuple[PostgresServer, RunningServices]]:
+    work_dir = tmp_path_factory.mktemp("escalations-in-postgres")
     with postgres_server() as database, running_services(
-        MODEL, tmp_path, extra_env={"TRACKER_DB_URL": database.url},
-    ) as services:
-        sender = f"t-{uuid.uuid4().hex}"
-        pain = get_resources().content.answers["pain"].text
-        assert pain in texts(services.send(sender, "does it hurt?"))
-        assert health(services.rasa_url)[0] == 200
-
-        database.stop()
-        # Rasa answers from memory (the parent still gets the vetted answer) ...
-        assert pain in texts(services.send(sender, "does it hurt?"))
-        # ... and the health endpoint says the conversation store is failing.
-        status, report = health(services.rasa_url)
-        assert status == 503
-        assert report["tracker_store"]["ok"] is False and report["tracker_store"]["failures"] >= 1
-
-        database.start()
-        duration = get_resources().content.answers["procedure_duration"].text
-        assert duration in texts(services.send(sender, "how long does the injection take?"))
-        status, report = health(services.rasa_url)
-        assert status == 200, report
-        # The report names the database, never its credentials.
-        assert database.password not in json.dumps(report)
-
-
-def test_escalation_store_down_keeps_the_case_and_delivers_it_later(tmp_path):
-    with postgres_server() as database, running_services(
-        MODEL, tmp_path, extra_env={
+        MODEL, work_dir, extra_env={
             "ESCALATION_DB_URL": database.url,
-            "ESCALATION_OUTBOX": str(tmp_path / "outbox.db"),
+            "ESCALATION_OUTBOX": str(work_dir / "outbox.db"),
             "ESCALATION_RETRY_SECONDS": "1",
-        },
-    ) as services:
-        database.stop()
-        sender = f"e-{uuid.uuid4().hex}"
-        resources = get_resources()
-        services.send(sender, "can I talk to a nurse please")
-        for text in ("/affirm", "Alex Morgan", "alex@example.com", "7", "yes"):
-            services.send(sender, text)
-        [confirmation] = texts(services.send(sender, "/affirm"))
-        reference = re.search(r"ESC-\d{4}-Q[0-9A-F]{6}", confirmation).group(0)
-        assert resources.message("escalation_store_failed") != confirmation
-
-        database.start()
-        store = EscalationStore(database.url)
-        try:
-            deadline = time.monotonic() + 60
-            while store.get(reference) is None and time.monotonic() < deadline:
-                time.sleep(1)
-            stored = store.get(reference)
-            assert stored is not None, "the web app did not move the case into the store"
-            assert stored.contact == "alex@example.com" and stored.consent is True
-            assert len(store.list()) == 1
-        finally:
-            store.dispose()
-
-
-def test_a_hung_action_server_does_not_delay_the_emergency_message(tmp_path):
-    with running_services(MODEL, tmp_path, extra_env={"ACTION_TIMEOUT_SECONDS": "4"}) as services:
-        sender = f"h-{uuid.uuid4().hex}"
-        pain = get_resources().content.answers["pain"].text
-        assert pain in texts(services.send(sender, "does it hurt?"))
-        database = services.env["ESCALATION_DB_URL"]
-        with stopped(action_server_pid(services.action_url)):
-            started = time.monotonic()
-            replies = services.send(sender, "my son cannot breathe after the injection")
-            seconds = time.monotonic() - started
-            # Before the fix: 4 s here (the action timeout), 10 s with the default timeout.
-            assert texts(replies) == [get_resources().message("emergency")]
-            assert seconds < 1.0, f"emergency message after {seconds:.2f} s"
-            # The emergency action cannot run: the reply guard records the case after the
-            # action timeout.
-            [case] = wait_for(lambda: urgent_cases(database, sender), 30)
-        # Back: the action server now runs the emergency action it had received; its case is
-        # appended to the same urgent case, not a second one.
-        assert wait_for(lambda: len(audit(database, case.reference)) > 1, 20)
-        [again] = urgent_cases(database, sender)
-        assert again.reference == case.reference
-        said = [line["text"] for line in again.transcript if line["speaker"] == "user"]
-        assert said == ["does it hurt?", "my son cannot breathe after the injection"]
-        assert pain in texts(services.send(sender, "does it hurt?"))
-
-
-def test_an_emergency_answered_while_everything_is_down_reaches_the_inbox_once(tmp_path):
-    with postgres_server() as database, running_services(
-        MODEL, tmp_path, extra_env={
-            "ESCALATION_DB_URL": database.url,
-            "ESCALATION_OUTBOX": str(tmp_path / "outbox.db"),
-            "ESCALATION_RETRY_SECONDS": "1",
+            # Short: the tests below wait for turns that time out on a stopped action server.
             "ACTION_TIMEOUT_SECONDS": "3",
         },
     ) as services:
-        sender = f"d-{uuid.uuid4().hex}"
-        database.stop()
-        with stopped(action_server_pid(services.action_url)):
-            for text in (EMERGENCY, SECOND_EMERGENCY):
-                assert texts(services.send(sender, text))[0] == get_resources().message(
-                    "emergency")
-            # Both turns time out on the action server; the guard keeps the case in the outbox.
-            time.sleep(8)
-        database.start()
-        # The action server (back) and the web app's retry loop move everything waiting in the
-        # outbox: one urgent case with both messages.
-        cases = wait_for(lambda: [c for c in urgent_cases(database.url, sender)
-                                  if SECOND_EMERGENCY in json.dumps(c.transcript)], 60)
-        time.sleep(3)
-        [case] = urgent_cases(database.url, sender)
-        said = [line["text"] for line in case.transcript if line["speaker"] == "user"]
-        assert said == [EMERGENCY, SECOND_EMERGENCY], (cases, said)
+        yield database, services
+
+
+@pytest.fixture
+def escalations_in_postgres(
+    _escalations_in_postgres,
+) -> Iterator[Tuple[PostgresServer, RunningServices]]:
+    """Services whose escalation store is a PostgreSQL server the test may stop and start.
+
+    Started once for the three tests below (a start costs 20-40 s); each starts the database
+    and the action server again before it ends, and if it failed first this does.
+    """
+    database, services = _escalations_in_postgres
+    yield database, services
+    database.restart_if_stopped()
+
+
+def test_escalation_store_down_keeps_the_case_and_delivers_it_later(escalations_in_postgres):
+    database, services = escalations_in_postgres
+    database.stop()
+    sender = f"e-{uuid.uuid4().hex}"
+    resources = get_resources()
+    services.send(sender, "can I talk to a nurse please")
+    for text in ("/affirm", "Alex Morgan", "alex@example.com", "7", "yes"):
+        services.send(sender, text)
+    [confirmation] = texts(services.send(sender, "/affirm"))
+    reference = re.search(r"ESC-\d{4}-Q[0-9A-F]{6}", confirmation).group(0)
+    assert resources.message("escalation_store_failed") != confirmation
+
+    database.start()
+    store = EscalationStore(database.url)
+    try:
+        deadline = time.monotonic() + 60
+        while store.get(reference) is None and time.monotonic() < deadline:
+            time.sleep(1)
+        stored = store.get(reference)
+        assert stored is not None, "the web app did not move the case into the store"
+        assert stored.contact == "alex@example.com" and stored.consent is True
+        assert len(store.list()) == 1
+    finally:
+        store.dispose()
+
+
+def test_a_hung_action_server_does_not_delay_the_emergency_message(escalations_in_postgres):
+    _, services = escalations_in_postgres
+    sender = f"h-{uuid.uuid4().hex}"
+    pain = get_resources().content.answers["pain"].text
+    assert pain in texts(services.send(sender, "does it hurt?"))
+    database = services.env["ESCALATION_DB_URL"]
+    with stopped(action_server_pid(services.action_url)):
+        started = time.monotonic()
+        replies = services.send(sender, "my son cannot breathe after the injection")
+        seconds = time.monotonic() - started
+        # Before the fix: the action timeout here (3 s in this module), 10 s by default.
+        assert texts(replies) == [get_resources().message("emergency")]
+        assert seconds < 1.0, f"emergency message after {seconds:.2f} s"
+        # The emergency action cannot run: the reply guard records the case after the
+        # action timeout.
+        [case] = wait_for(lambda: urgent_cases(database, sender), 30)
+    # Back: the action server now runs the emergency action it had received; its case is
+    # appended to the same urgent case, not a second one.
+    assert wait_for(lambda: len(audit(database, case.reference)) > 1, 20)
+    [again] = urgent_cases(database, sender)
+    assert again.reference == case.reference
+    said = [line["text"] for line in again.transcript if line["speaker"] == "user"]
+    assert said == ["does it hurt?", "my son cannot breathe after the injection"]
+    assert pain in texts(services.send(sender, "does it hurt?"))
+
+
+def test_an_emergency_answered_while_everything_is_down_reaches_the_inbox_once(
+        escalations_in_postgres):
+    database, services = escalations_in_postgres
+    sender = f"d-{uuid.uuid4().hex}"
+    database.stop()
+    with stopped(action_server_pid(services.action_url)):
+        for text in (EMERGENCY, SECOND_EMERGENCY):
+            assert texts(services.send(sender, text))[0] == get_resources().message(
+                "emergency")
+        # Both turns time out on the action server; the guard keeps the case in the outbox.
+        time.sleep(8)
+    database.start()
+    # The action server (back) and the web app's retry loop move everything waiting in the
+    # outbox: one urgent case with both messages.
+    cases = wait_for(lambda: [c for c in urgent_cases(database.url, sender)
+                              if SECOND_EMERGENCY in json.dumps(c.transcript)], 60)
+    time.sleep(3)
+    [case] = urgent_cases(database.url, sender)
+    said = [line["text"] for line in case.transcript if line["speaker"] == "user"]
+    assert said == [EMERGENCY, SECOND_EMERGENCY], (cases, said)

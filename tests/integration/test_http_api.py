@@ -51,13 +51,15 @@ def session_command_lines(session: int) -> List[str]:
     return lines
 
 
-def test_api_is_off_by_default_and_cors_is_closed(tmp_path):
-    with running_services(MODEL, tmp_path) as services:
-        services.send("api-off", "hello")
-        assert status(f"{services.rasa_url}/conversations/api-off/tracker") == 404
-        assert status(f"{services.rasa_url}/status") == 404
-        assert cors_header(f"{services.rasa_url}/webhooks/rest/webhook",
-                           "https://evil.example") is None
+def test_api_is_off_by_default_and_cors_is_closed(shared_services):
+    # The session's services (tests/conftest.py): started without a token or CORS origins.
+    services = shared_services
+    assert "RASA_API_TOKEN" not in services.env and "RASA_CORS_ORIGINS" not in services.env
+    services.send("api-off", "hello")
+    assert status(f"{services.rasa_url}/conversations/api-off/tracker") == 404
+    assert status(f"{services.rasa_url}/status") == 404
+    assert cors_header(f"{services.rasa_url}/webhooks/rest/webhook",
+                       "https://evil.example") is None
 
 
 def test_api_needs_the_token_and_cors_allows_only_configured_origins(tmp_path):

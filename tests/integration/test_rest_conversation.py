@@ -9,21 +9,17 @@ from pathlib import Path
 import pytest
 
 from channels.conversation_ids import rest_conversation_id
-from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
-from local.services import RunningServices, running_services
-
-MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
+from local.services import RunningServices
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory) -> RunningServices:
-    assert MODEL.exists(), f"{MODEL} is missing: run `make train` (make test does it first)"
-    work_dir = tmp_path_factory.mktemp("services")
-    with running_services(MODEL, work_dir) as running:
-        yield running
+def services(shared_services) -> RunningServices:
+    # The session's services (tests/conftest.py): these tests only converse, each as its own
+    # sender.
+    return shared_services
 
 
 def answer_texts(replies):

@@ -16,22 +16,17 @@ from typing import Any, Dict, List
 import pytest
 
 from channels.conversation_ids import rest_conversation_id
-from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
-from local.services import RunningServices, running_services
+from local.services import RunningServices
 from rasa_patches import REQUEST_MESSAGE_ID_PREFIX
-
-MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory) -> RunningServices:
-    assert MODEL.exists(), f"{MODEL} is missing: run `make train` (make test does it first)"
-    work_dir = tmp_path_factory.mktemp("replay")
-    with running_services(MODEL, work_dir) as running:
-        yield running
+def services(shared_services) -> RunningServices:
+    # The session's services (tests/conftest.py); each test has its own senders.
+    return shared_services
 
 
 def send(services: RunningServices, sender: str, text: str, request_id: str) -> List[Any]:

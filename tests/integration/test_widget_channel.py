@@ -7,22 +7,17 @@ import asyncio
 import pytest
 import socketio
 
-from clinic.paths import PROJECT_ROOT
 from clinic.resources import get_resources
-from local.services import RunningServices, running_services
-
-MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
+from local.services import RunningServices
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory) -> RunningServices:
-    assert MODEL.exists(), f"{MODEL} is missing: run `make train`"
-    with running_services(MODEL, tmp_path_factory.mktemp("widget"), extra_env={
-        "WIDGET_ALLOWED_ORIGINS": "https://partner.example",
-    }) as running:
-        yield running
+def services(shared_services) -> RunningServices:
+    # The session's services (tests/conftest.py): they allow https://partner.example too.
+    assert "https://partner.example" in shared_services.env["WIDGET_ALLOWED_ORIGINS"]
+    return shared_services
 
 
 class Widget:
