@@ -166,7 +166,7 @@ $(STOCK_NLU_MODEL): $(INSTALLED) scripts/stock_config.yml $(shell find data/nlu 
 		--fixed-model-name stock-nlu --quiet
 
 .PHONY: bench
-bench: $(INSTALLED) $(SPACY_PIPELINE)/meta.json ## Project config vs Rasa's stock config, same load, one run (results/bench.md)
+bench: $(INSTALLED) $(SPACY_PIPELINE)/meta.json ## The project against Rasa's stock config and a bare Rasa FAQ bot (the floor), same load, one run (results/bench.md)
 	@$(BIN)/python scripts/bench.py --out results
 
 .PHONY: clean
