@@ -4,16 +4,13 @@ Here rather than in tests/unit: training persists the model, and Rasa's persisti
 which scans every loaded module's attributes (5-7 s of CPU, the unit suite's largest share).
 """
 
-import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
-from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from scipy.sparse import csr_matrix
 
 from components.second_opinion import (
     AGREE_WITH_KEY,
@@ -23,19 +20,10 @@ from components.second_opinion import (
     SecondOpinionClassifier,
 )
 from components.svm_opinion import SVM_OPINION_KEY
+from tests.unit.components.one_hot import INTENTS, featurised
 
 pytestmark = pytest.mark.integration
 
-# Three "words" as one-hot sentence features: 0 -> ask_pain, 1 -> ask_onset, 2 -> emergency.
-INTENTS = ["ask_pain", "ask_onset", "emergency"]
-
-
-def featurised(word: int, intent=None) -> Message:
-    message = Message(data={TEXT: f"word{word}", **({INTENT: intent} if intent else {})})
-    vector = np.zeros((1, 3))
-    vector[0, word] = 1.0
-    message.add_features(Features(csr_matrix(vector), "sentence", TEXT, "test"))
-    return message
 
 
 @pytest.fixture

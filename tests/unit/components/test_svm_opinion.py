@@ -3,24 +3,12 @@ import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
-from rasa.shared.nlu.training_data.features import Features
-from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix
 
 from components.svm_opinion import SVM_OPINION_KEY, SvmOpinionClassifier
-
-# Three "words" as one-hot sentence features: 0 -> ask_pain, 1 -> ask_onset, 2 -> emergency.
-INTENTS = ["ask_pain", "ask_onset", "emergency"]
-
-
-def featurised(word: int, intent=None) -> Message:
-    message = Message(data={TEXT: f"word{word}", **({INTENT: intent} if intent else {})})
-    vector = np.zeros((1, 3))
-    vector[0, word] = 1.0
-    message.add_features(Features(csr_matrix(vector), "sentence", TEXT, "test"))
-    return message
+from tests.unit.components.one_hot import INTENTS, featurised
 
 
 @pytest.fixture
