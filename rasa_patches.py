@@ -68,7 +68,7 @@ REQUIREMENTS_FILE = Path(__file__).resolve().parent / "requirements.in"
 #: Private Rasa code the project's own subclasses override, call or rely on, where a subclass
 #: reads better than a patch: (Rasa module, class, member, where, why). The version guard
 #: covers them: the channels and the tracker store run only where `apply` ran (the Rasa server,
-#: the staff shell), and the two components, which `rasa train` and `make eval` also load,
+#: the staff shell), and the three classifier components, which `rasa train` and `make eval` also load,
 #: check the version when they are made. `missing_touch_points` checks that each still exists;
 #: docs/rasa-upgrade.md lists them.
 SUBCLASS_TOUCH_POINTS: Tuple[Tuple[str, str, str, str, str], ...] = (
@@ -76,6 +76,8 @@ SUBCLASS_TOUCH_POINTS: Tuple[Tuple[str, str, str, str, str], ...] = (
      "components/second_opinion.py", "the gate also falls back when the classifiers disagree"),
     ("rasa.nlu.classifiers.logistic_regression_classifier", "LogisticRegressionClassifier",
      "_create_X", "components/second_opinion.py", "the second opinion's features"),
+    ("rasa.nlu.classifiers.logistic_regression_classifier", "LogisticRegressionClassifier",
+     "_create_X", "components/svm_opinion.py", "the SVM's training features"),
     ("rasa.core.tracker_store", "SQLTrackerStore", "_additional_events",
      "stores/tracker.py", "no count query on every save"),
     ("rasa.core.channels.rest", "RestInput", "_extract_sender", "channels/rest.py",

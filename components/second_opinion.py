@@ -48,6 +48,54 @@ AGREE_WITH_KEY = "agree_with"
 RANKING_LENGTH = 10
 
 
+def sentence_features(messages: List[Message]) -> csr_matrix:
+    """The rows Rasa's `_create_X` makes (sentence sparse features, then dense), as one CSR matrix.
+
+    `_create_X` stacks each message's features with scipy's `hstack`/`vstack` (4 ms a
+    message); this builds the same matrix at once. Used by the regression and the SVM opinion.
+    """
+    rows, cols, values = [], [], []
+    width = 0
+    for index, message in enumerate(messages):
+        sparse = message.get_sparse_features(attribute=TEXT)[1]
+        dense = message.get_dense_features(attribute=TEXT)[1]
+        offset = 0
+        if sparse is not None:
+            part = sparse.features.tocoo()
+            rows.append(np.full(part.nnz, index))
+            cols.append(part.col)
+            values.append(part.data)
+            offset = part.shape[1]
+        if dense is not None:
+            vector = np.asarray(dense.features).ravel()
+            nonzero = np.flatnonzero(vector)
+            rows.append(np.full(nonzero.size, index))
+            cols.append(nonzero + offset)
+            values.append(vector[nonzero])
+            offset += vector.size
+        width = max(width, offset)
+    if not values:
+        return csr_matrix((len(messages), width))
+    return coo_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(messages), width),
+    ).tocsr()
+
+
+def transposed_weights(classifier: Any) -> np.ndarray:
+    """`classifier.clf.coef_.T` (or its last pipeline step's), C-contiguous, made once per model.
+
+    A sparse matrix times the transposed view copies the whole weight matrix on every call
+    (46 x 20,920 here: 6 ms a message).
+    """
+    estimator = classifier.clf[-1] if hasattr(classifier.clf, "steps") else classifier.clf
+    cached: Optional[np.ndarray] = getattr(classifier, "_weights_t", None)
+    if cached is None or cached.shape[::-1] != estimator.coef_.shape:
+        cached = np.ascontiguousarray(estimator.coef_.T)
+        classifier._weights_t = cached
+    return cached
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
@@ -93,7 +141,7 @@ class SecondOpinionClassifier(LogisticRegressionClassifier):
         """
         if self._is_one_vs_rest():
             return self.clf.predict_proba(self._create_X(messages))
-        scores = self._features(messages) @ self._weights() + self.clf.intercept_
+        scores = sentence_features(messages) @ transposed_weights(self) + self.clf.intercept_
         if scores.shape[1] == 1:  # two classes: sklearn's decision is one column
             scores = np.c_[-scores[:, 0], scores[:, 0]]
         return softmax(scores, copy=False)
@@ -105,44 +153,6 @@ class SecondOpinionClassifier(LogisticRegressionClassifier):
             multi_class == "auto"
             and (self.clf.classes_.size <= 2 or self.clf.solver == "liblinear")
         )
-
-    def _weights(self) -> np.ndarray:
-        """`coef_.T`, C-contiguous, made once per fitted model."""
-        cached: Optional[np.ndarray] = getattr(self, "_weights_t", None)
-        if cached is None or cached.shape[::-1] != self.clf.coef_.shape:
-            cached = np.ascontiguousarray(self.clf.coef_.T)
-            self._weights_t = cached
-        return cached
-
-    @staticmethod
-    def _features(messages: List[Message]) -> csr_matrix:
-        """The rows `_create_X` makes (sentence sparse features, then dense), as one CSR matrix."""
-        rows, cols, values = [], [], []
-        width = 0
-        for index, message in enumerate(messages):
-            sparse = message.get_sparse_features(attribute=TEXT)[1]
-            dense = message.get_dense_features(attribute=TEXT)[1]
-            offset = 0
-            if sparse is not None:
-                part = sparse.features.tocoo()
-                rows.append(np.full(part.nnz, index))
-                cols.append(part.col)
-                values.append(part.data)
-                offset = part.shape[1]
-            if dense is not None:
-                vector = np.asarray(dense.features).ravel()
-                nonzero = np.flatnonzero(vector)
-                rows.append(np.full(nonzero.size, index))
-                cols.append(nonzero + offset)
-                values.append(vector[nonzero])
-                offset += vector.size
-            width = max(width, offset)
-        if not values:
-            return csr_matrix((len(messages), width))
-        return coo_matrix(
-            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(len(messages), width),
-        ).tocsr()
 
     @staticmethod
     def _rank_by_both(message: Message, opinion: Dict[str, float]) -> None:

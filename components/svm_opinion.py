@@ -31,6 +31,9 @@ from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
+from components.second_opinion import sentence_features, transposed_weights
+from rasa_patches import check_rasa_version
+
 #: Where the opinion is put on the parse result: {"name": ..., "margin": ...}, the margin
 #: being the distance of the top intent's score from the runner-up's.
 SVM_OPINION_KEY = "svm_opinion"
@@ -61,6 +64,7 @@ class SvmOpinionClassifier(LogisticRegressionClassifier):
         resource: Resource,
     ) -> None:
         """An untrained TF-IDF + linear SVM pipeline."""
+        check_rasa_version()  # it trains through Rasa's private `_create_X`
         super().__init__(config, name, model_storage, resource)
         self.clf = make_pipeline(
             TfidfTransformer(sublinear_tf=True),
@@ -76,7 +80,7 @@ class SvmOpinionClassifier(LogisticRegressionClassifier):
         """Adds the SVM's top intent under `svm_opinion`."""
         if not messages:
             return messages
-        scores = self._scores(self._create_X(messages))
+        scores = self._scores(sentence_features(messages))
         classes = [str(name) for name in self.clf.classes_]
         for message, row in zip(messages, scores, strict=True):
             best, runner_up = row.argsort()[::-1][:2]
@@ -97,7 +101,7 @@ class SvmOpinionClassifier(LogisticRegressionClassifier):
             np.log(weights.data, weights.data)
             weights.data += 1.0
         weights = normalize(weights.multiply(tfidf.idf_).tocsr(), norm=tfidf.norm, copy=False)
-        return np.asarray(weights @ svm.coef_.T) + svm.intercept_
+        return np.asarray(weights @ transposed_weights(self)) + svm.intercept_
 
     @classmethod
     def load(

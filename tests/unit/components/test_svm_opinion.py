@@ -7,6 +7,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix
 
+from components.second_opinion import sentence_features
 from components.svm_opinion import SVM_OPINION_KEY, SvmOpinionClassifier
 from tests.unit.components.one_hot import INTENTS, featurised
 
@@ -60,3 +61,10 @@ def test_direct_scores_are_the_pipelines_decision_function(trained):
     classifier, _ = trained
     counts = csr_matrix(np.array([[2.0, 0.0, 1.0], [0.0, 3.0, 0.0], [1.0, 1.0, 1.0]]))
     assert np.allclose(classifier._scores(counts), classifier.clf.decision_function(counts))
+
+
+def test_process_reads_the_same_rows_as_rasas_create_x(trained):
+    classifier, _ = trained
+    messages = [featurised(word) for word in (0, 1, 2)]
+    expected = classifier.clf.decision_function(classifier._create_X(messages))
+    assert np.allclose(classifier._scores(sentence_features(messages)), expected)
