@@ -289,7 +289,7 @@ def escalations_in_postgres(
 ) -> Iterator[Tuple[PostgresServer, RunningServices]]:
     """Services whose escalation store is a PostgreSQL server the test may stop and start.
 
-    Started once for the three tests below (a start costs 20-40 s); each starts the database
+    Started once for the two tests below (a start costs 20-40 s); each starts the database
     and the action server again before it ends, and if it failed first this does.
     """
     database, services = _escalations_in_postgres
@@ -323,30 +323,33 @@ def test_escalation_store_down_keeps_the_case_and_delivers_it_later(escalations_
         store.dispose()
 
 
-def test_a_hung_action_server_does_not_delay_the_emergency_message(escalations_in_postgres):
-    _, services = escalations_in_postgres
-    sender = f"h-{uuid.uuid4().hex}"
-    pain = get_resources().content.answers["pain"].text
-    assert pain in texts(services.send(sender, "does it hurt?"))
-    database = services.env["ESCALATION_DB_URL"]
-    with stopped(action_server_pid(services.action_url)):
-        started = time.monotonic()
-        replies = services.send(sender, "my son cannot breathe after the injection")
-        seconds = time.monotonic() - started
-        # Before the fix: the action timeout here (3 s in this module), 10 s by default.
-        assert texts(replies) == [get_resources().message("emergency")]
-        assert seconds < 1.0, f"emergency message after {seconds:.2f} s"
-        # The emergency action cannot run: the reply guard records the case after the
-        # action timeout.
-        [case] = wait_for(lambda: urgent_cases(database, sender), 30)
-    # Back: the action server now runs the emergency action it had received; its case is
-    # appended to the same urgent case, not a second one.
-    assert wait_for(lambda: len(audit(database, case.reference)) > 1, 20)
-    [again] = urgent_cases(database, sender)
-    assert again.reference == case.reference
-    said = [line["text"] for line in again.transcript if line["speaker"] == "user"]
-    assert said == ["does it hurt?", "my son cannot breathe after the injection"]
-    assert pain in texts(services.send(sender, "does it hurt?"))
+def test_a_hung_action_server_does_not_delay_the_emergency_message(tmp_path):
+    # Its own services (not the module's PostgreSQL ones): after the test before stopped and
+    # started that database, the resumed action server's append did not arrive within 20 s
+    # in a loaded CI run, and this test is about the reply guard, not the store.
+    with running_services(MODEL, tmp_path, extra_env={"ACTION_TIMEOUT_SECONDS": "4"}) as services:
+        sender = f"h-{uuid.uuid4().hex}"
+        pain = get_resources().content.answers["pain"].text
+        assert pain in texts(services.send(sender, "does it hurt?"))
+        database = services.env["ESCALATION_DB_URL"]
+        with stopped(action_server_pid(services.action_url)):
+            started = time.monotonic()
+            replies = services.send(sender, "my son cannot breathe after the injection")
+            seconds = time.monotonic() - started
+            # Before the fix: 4 s here (the action timeout), 10 s with the default timeout.
+            assert texts(replies) == [get_resources().message("emergency")]
+            assert seconds < 1.0, f"emergency message after {seconds:.2f} s"
+            # The emergency action cannot run: the reply guard records the case after the
+            # action timeout.
+            [case] = wait_for(lambda: urgent_cases(database, sender), 30)
+        # Back: the action server now runs the emergency action it had received; its case is
+        # appended to the same urgent case, not a second one.
+        assert wait_for(lambda: len(audit(database, case.reference)) > 1, 20)
+        [again] = urgent_cases(database, sender)
+        assert again.reference == case.reference
+        said = [line["text"] for line in again.transcript if line["speaker"] == "user"]
+        assert said == ["does it hurt?", "my son cannot breathe after the injection"]
+        assert pain in texts(services.send(sender, "does it hurt?"))
 
 
 def test_an_emergency_answered_while_everything_is_down_reaches_the_inbox_once(
