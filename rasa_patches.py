@@ -68,9 +68,9 @@ REQUIREMENTS_FILE = Path(__file__).resolve().parent / "requirements.in"
 #: Private Rasa code the project's own subclasses override, call or rely on, where a subclass
 #: reads better than a patch: (Rasa module, class, member, where, why). The version guard
 #: covers them: the channels and the tracker store run only where `apply` ran (the Rasa server,
-#: the staff shell), and the three classifier components, which `rasa train` and `make eval` also load,
-#: check the version when they are made. `missing_touch_points` checks that each still exists;
-#: docs/rasa-upgrade.md lists them.
+#: the staff shell), and the three classifier components, which `rasa train` and `make eval`
+#: also load, check the version when they are made. `missing_touch_points` checks that each
+#: still exists; docs/rasa-upgrade.md lists them.
 SUBCLASS_TOUCH_POINTS: Tuple[Tuple[str, str, str, str, str], ...] = (
     ("rasa.nlu.classifiers.fallback_classifier", "FallbackClassifier", "_should_fallback",
      "components/second_opinion.py", "the gate also falls back when the classifiers disagree"),
