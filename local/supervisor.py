@@ -51,7 +51,8 @@ class ChildRecord:
     """Exits and restarts of one child."""
 
     exits: Deque[float] = field(default_factory=deque)
-    backoff: float = FIRST_BACKOFF
+    # Read when the record is made (not when the class is), so a test can shorten it.
+    backoff: float = field(default_factory=lambda: FIRST_BACKOFF)
     restart_at: Optional[float] = None
     started_at: float = field(default_factory=time.monotonic)
     restarts: int = 0

@@ -11,6 +11,10 @@ from components.second_opinion import sentence_features
 from components.svm_opinion import SVM_OPINION_KEY, SvmOpinionClassifier
 from tests.unit.components.one_hot import INTENTS, featurised
 
+# Here rather than in tests/unit: training persists the model, and Rasa's persisting imports
+# skops (about 13 s of a unit run), as for tests/integration/test_second_opinion.py.
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def trained(tmp_path):
