@@ -15,7 +15,7 @@ from knowledge.buttons import something_else_button, topic_buttons
 from knowledge.content import EMERGENCY_MESSAGE
 from knowledge.intents import EMERGENCY_INTENT, FALLBACK_INTENT, answer_id_for_intent
 from knowledge.message_parts import PARTS_KEY
-from knowledge.signoffs import serving_policy
+from knowledge.signoffs import ServingPolicy, serving_policy
 
 logger = logging.getLogger(__name__)
 
@@ -58,30 +58,54 @@ def send_answers(
     sent: List[str] = []
     withheld: List[str] = []
     for answer_id in chosen:
-        entry, is_variant = resources.content.answer_for(answer_id, condition)
-        if is_variant and not policy.allows(entry):
-            entry, is_variant = resources.content.answers[answer_id], False
-        if not policy.allows(entry):
+        if send_answer(dispatcher, resources, policy, answer_id, condition):
+            sent.append(answer_id)
+        else:
             withheld.append(answer_id)
-            policy.count_withheld(answer_id)
-            logger.info("withheld %s: text not signed off", entry.id)
-            continue
-        sent.append(answer_id)
-        # `kind` and `answer_id` let the web widget ask "Was this helpful?" for this answer
-        # id (other channels ignore them).
-        dispatcher.utter_message(text=resources.render(entry), kind="answer",
-                                 answer_id=answer_id)
-        dispatcher.utter_message(text=resources.message("source_line", source=entry.source),
-                                 kind="source", answer_id=answer_id)
-        if condition and not is_variant and answer_id in resources.aspects:
-            dispatcher.utter_message(text=resources.message("condition_note"))
-        # Ids only: the message text may contain personal details.
-        logger.info("answered %s (status %s)", entry.id, entry.status)
     if answer_ids[len(chosen):]:
         dispatcher.utter_message(
             text=resources.message("more_parts"),
             buttons=topic_buttons(resources.content, answer_ids[len(chosen):]),
         )
+    return after_answers(dispatcher, tracker, resources, sent, withheld)
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher,
+    resources: Resources,
+    policy: ServingPolicy,
+    answer_id: str,
+    condition: Optional[str],
+) -> bool:
+    """Sends one answer (or its signed variant) and its source line; False when withheld."""
+    entry, is_variant = resources.content.answer_for(answer_id, condition)
+    if is_variant and not policy.allows(entry):
+        entry, is_variant = resources.content.answers[answer_id], False
+    if not policy.allows(entry):
+        policy.count_withheld(answer_id)
+        logger.info("withheld %s: text not signed off", entry.id)
+        return False
+    # `kind` and `answer_id` let the web widget ask "Was this helpful?" for this answer
+    # id (other channels ignore them).
+    dispatcher.utter_message(text=resources.render(entry), kind="answer",
+                             answer_id=answer_id)
+    dispatcher.utter_message(text=resources.message("source_line", source=entry.source),
+                             kind="source", answer_id=answer_id)
+    if condition and not is_variant and answer_id in resources.aspects:
+        dispatcher.utter_message(text=resources.message("condition_note"))
+    # Ids only: the message text may contain personal details.
+    logger.info("answered %s (status %s)", entry.id, entry.status)
+    return True
+
+
+def after_answers(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    resources: Resources,
+    sent: List[str],
+    withheld: List[str],
+) -> List[EventType]:
+    """The disclaimer (once per conversation) and the hand-over if an answer was withheld."""
     events: List[EventType] = []
     if sent:
         # The last answer sent is the one a follow-up ("and for the neck?") refers to.
