@@ -350,38 +350,47 @@ def ratio_rows(by: Dict[Tuple[str, int], Dict], names: List[str], levels: List[i
 def write_report(out: Path, rows: List[Dict], facts: Dict[str, Dict], long_costs: Dict,
                  quick: bool) -> str:
     """Writes bench.md and bench.png; returns the ratio summary."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     levels = sorted({row["concurrency"] for row in rows})
     names = list(dict.fromkeys(row["config"] for row in rows))
     by = {(row["config"], row["concurrency"]): row for row in rows}
     lines = ["# Benchmark: the project vs a bare Rasa FAQ bot (floor) and Rasa's stock config", ""]
     if quick:
         lines += ["**Quick smoke run (1 training epoch): these numbers are not measurements.**", ""]
-    lines += ["Same machine, same data, same load, interleaved. Latency is end to end over REST, "
-              "including the action server call (project, stock; the floor has none). CPU is "
-              "from /proc, per answered message.", "",
-              "| config | concurrent | messages | errors | p50 ms | p95 ms | p99 ms | msg/s | "
-              "Rasa CPU ms/msg | action server CPU ms/msg |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(
-            f"| {row['config']} | {row['concurrency']} | {row['messages']} | {row['errors']} | "
-            f"{row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | "
-            f"{row['msgs_per_s']:.1f} | {row['cpu_ms_per_msg']:.1f} | "
-            f"{row['action_cpu_ms_per_msg']:.1f} |")
+    lines += load_table(rows)
     ratios = ratio_rows(by, names, levels)
     if ratios:
         lines += ["", "Ratios (issue 17 asks for at most 1.5 on server CPU per message vs the "
                   "floor at 1 and 4 concurrent; the floor has no action server):", "",
                   "| ratio | concurrent | " + " | ".join(label for _, label in RATIO_METRICS)
                   + " |", "|---|---|" + "---|" * len(RATIO_METRICS)] + ratios
-    lines += ["", "| config | training s | model load to first answer s | Rasa peak RSS MB | "
-              "action server peak RSS MB | total RSS MB | held-out accuracy | CPU ms turn 5 | "
-              "CPU ms last turn |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += facts_table(facts, long_costs)
+    (out / "bench.md").write_text("\n".join(lines) + "\n")
+    plot(out / "bench.png", by, names, levels)
+    return "\n".join(ratios)
+
+
+def load_table(rows: List[Dict]) -> List[str]:
+    """Markdown: the latency, throughput and CPU of each configuration at each load level."""
+    lines = ["Same machine, same data, same load, interleaved. Latency is end to end over REST, "
+             "including the action server call (project, stock; the floor has none). CPU is "
+             "from /proc, per answered message.", "",
+             "| config | concurrent | messages | errors | p50 ms | p95 ms | p99 ms | msg/s | "
+             "Rasa CPU ms/msg | action server CPU ms/msg |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(
+            f"| {row['config']} | {row['concurrency']} | {row['messages']} | {row['errors']} | "
+            f"{row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | "
+            f"{row['msgs_per_s']:.1f} | {row['cpu_ms_per_msg']:.1f} | "
+            f"{row['action_cpu_ms_per_msg']:.1f} |")
+    return lines
+
+
+def facts_table(facts: Dict[str, Dict], long_costs: Dict) -> List[str]:
+    """Markdown: training, load time, memory, accuracy and long-conversation cost of each."""
+    lines = ["", "| config | training s | model load to first answer s | Rasa peak RSS MB | "
+             "action server peak RSS MB | total RSS MB | held-out accuracy | CPU ms turn 5 | "
+             "CPU ms last turn |", "|---|---|---|---|---|---|---|---|---|"]
     for name, fact in facts.items():
         costs = long_costs[name]
         total = fact["rasa_rss"] + (fact["action_rss"] or 0)
@@ -391,7 +400,16 @@ def write_report(out: Path, rows: List[Dict], facts: Dict[str, Dict], long_costs
             f"| {name} | {fact['train_s']:.0f} | {fact['load_s']:.1f} | {fact['rasa_rss']:.0f} | "
             f"{action} | {total:.0f} | {accuracy} | {costs['early']:.1f} | "
             f"{costs['late']:.1f} (turn {costs['turns']}) |")
-    (out / "bench.md").write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def plot(path: Path, by: Dict[Tuple[str, int], Dict], names: List[str],
+         levels: List[int]) -> None:
+    """Draws p50 latency and Rasa CPU per message against concurrency, one line per config."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for name in names:
@@ -405,8 +423,7 @@ def write_report(out: Path, rows: List[Dict], facts: Dict[str, Dict], long_costs
         axis.legend()
         axis.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(out / "bench.png", dpi=100)
-    return "\n".join(ratios)
+    figure.savefig(path, dpi=100)
 
 
 def parse_pairs(values: List[str]) -> Dict[str, Path]:
