@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple, Union
@@ -444,6 +444,33 @@ async def bench(out: Path, quick: bool, configs: List[str], given_models: Dict[s
     levels = [1, 2] if quick else [1, 4, 10]
     long_turns = 20 if quick else 200
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=out))
+    models, facts = prepare_models(work, configs, given_models, variants, accuracy,
+                                   1 if quick else epochs)
+    servers: Dict[str, Server] = {}
+    with ExitStack() as stack:
+        for name, model in models.items():
+            servers[name] = await start_server(stack, name, model, work,
+                                               variants.get(name, PROJECT_ROOT))
+            facts[name]["load_s"] = servers[name].load_seconds
+        results = await interleaved_load(servers, levels, rounds)
+        long_costs = {}
+        for name, server in servers.items():
+            long_costs[name] = await long_conversation_cost(server, long_turns)
+            facts[name]["rasa_rss"] = peak_rss_mb(server.rasa_pid)
+            facts[name]["action_rss"] = (peak_rss_mb(server.action_pid)
+                                         if server.action_pid else None)
+
+    rows = [summarise(name, level, results[(name, level)]) for level in levels
+            for name in servers]
+    (out / "bench.json").write_text(json.dumps(
+        {"rows": rows, "facts": facts, "long": long_costs, "quick": quick}, indent=2))
+    return write_report(out, rows, facts, long_costs, quick)
+
+
+def prepare_models(work: Path, configs: List[str], given_models: Dict[str, Path],
+                   variants: Dict[str, Path], accuracy: bool,
+                   epochs: Optional[int]) -> Tuple[Dict[str, Path], Dict[str, Dict]]:
+    """Each configuration's model (given or trained) and its training time and accuracy."""
     facts: Dict[str, Dict] = {}
     models: Dict[str, Path] = {}
     for name in configs:
@@ -453,69 +480,61 @@ async def bench(out: Path, quick: bool, configs: List[str], given_models: Dict[s
                 build_floor(work / "floor")
         else:
             print(f"training {name} ...", flush=True)
-            models[name], seconds = train(name, CONFIGS[name], work, 1 if quick else epochs)
+            models[name], seconds = train(name, CONFIGS[name], work, epochs)
         facts[name] = {"train_s": seconds,
                        "accuracy": heldout_accuracy(models[name]) if accuracy else None}
     for name in variants:  # the project config, from another source tree, same model
         models[name] = models["project"]
         facts[name] = {**facts["project"]}
+    return models, facts
 
-    servers: Dict[str, Server] = {}
-    contexts = []
-    try:
-        for name, model in models.items():
-            started = time.perf_counter()
-            (work / name).mkdir(exist_ok=True)
-            if name == "floor":
-                context = running_floor(model, work / "floor", timeout=300)
-            else:
-                # One bench conversation sends far faster than a parent types (200 turns in
-                # seconds): the per-conversation flood limit would answer most of it with
-                # "please slow down".
-                context = running_services(model, work / name, timeout=300,
-                                           extra_env={"MESSAGE_RATE_LIMIT": "1000000"},
-                                           root=variants.get(name, PROJECT_ROOT))
-            services = context.__enter__()
-            contexts.append(context)
-            load = await first_answer_seconds(services, started)
-            port = int(services.rasa_url.rsplit(":", 1)[1])
-            action_pid = None
-            if services.action_url:
-                action_pid = find_pid(int(services.action_url.rsplit(":", 1)[1]), "actions")
-            servers[name] = Server(name, services, find_pid(port, "rasa"), action_pid, load)
-            facts[name]["load_s"] = load
 
-        results = {(name, level): LoadResult() for name in servers for level in levels}
-        for level in levels:
-            for round_number in range(rounds):
-                # Rotate which configuration goes first, so drift hits all alike.
-                names = list(servers)
-                shift = round_number % len(names)
-                order = names[shift:] + names[:shift]
-                if round_number % 2:
-                    order.reverse()
-                for name in order:
-                    print(f"load: {name}, {level} concurrent, round {round_number + 1}",
-                          flush=True)
-                    await run_load(servers[name], level, results[(name, level)])
-        long_costs = {}
-        for name, server in servers.items():
-            costs = await long_conversation(server, long_turns)
-            cpu = [c for _, c in costs]
-            long_costs[name] = {"early": statistics.mean(cpu[2:7]),
-                                "late": statistics.mean(cpu[-5:]), "turns": long_turns}
-            facts[name]["rasa_rss"] = peak_rss_mb(server.rasa_pid)
-            facts[name]["action_rss"] = (peak_rss_mb(server.action_pid)
-                                         if server.action_pid else None)
-    finally:
-        for context in reversed(contexts):
-            context.__exit__(None, None, None)
+async def start_server(stack: ExitStack, name: str, model: Path, work: Path,
+                       root: Path) -> Server:
+    """Starts one configuration (stopped with `stack`) and times it until its first answer."""
+    started = time.perf_counter()
+    (work / name).mkdir(exist_ok=True)
+    if name == "floor":
+        context = running_floor(model, work / "floor", timeout=300)
+    else:
+        # One bench conversation sends far faster than a parent types (200 turns in
+        # seconds): the per-conversation flood limit would answer most of it with
+        # "please slow down".
+        context = running_services(model, work / name, timeout=300,
+                                   extra_env={"MESSAGE_RATE_LIMIT": "1000000"}, root=root)
+    services = stack.enter_context(context)
+    load = await first_answer_seconds(services, started)
+    port = int(services.rasa_url.rsplit(":", 1)[1])
+    action_pid = None
+    if services.action_url:
+        action_pid = find_pid(int(services.action_url.rsplit(":", 1)[1]), "actions")
+    return Server(name, services, find_pid(port, "rasa"), action_pid, load)
 
-    rows = [summarise(name, level, results[(name, level)]) for level in levels
-            for name in servers]
-    (out / "bench.json").write_text(json.dumps(
-        {"rows": rows, "facts": facts, "long": long_costs, "quick": quick}, indent=2))
-    return write_report(out, rows, facts, long_costs, quick)
+
+async def interleaved_load(servers: Dict[str, Server], levels: List[int],
+                           rounds: int) -> Dict[Tuple[str, int], LoadResult]:
+    """Each level's load on every server, `rounds` times, in a rotating order."""
+    results = {(name, level): LoadResult() for name in servers for level in levels}
+    for level in levels:
+        for round_number in range(rounds):
+            # Rotate which configuration goes first, so drift hits all alike.
+            names = list(servers)
+            shift = round_number % len(names)
+            order = names[shift:] + names[:shift]
+            if round_number % 2:
+                order.reverse()
+            for name in order:
+                print(f"load: {name}, {level} concurrent, round {round_number + 1}",
+                      flush=True)
+                await run_load(servers[name], level, results[(name, level)])
+    return results
+
+
+async def long_conversation_cost(server: Server, turns: int) -> Dict[str, float]:
+    """Server CPU ms of one long conversation's early turns (3 to 7) and last five."""
+    cpu = [c for _, c in await long_conversation(server, turns)]
+    return {"early": statistics.mean(cpu[2:7]), "late": statistics.mean(cpu[-5:]),
+            "turns": turns}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
