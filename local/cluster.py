@@ -278,6 +278,7 @@ def nginx_command(main_conf: Path) -> List[str]:
 
 
 def _start_nginx(cluster: Cluster) -> None:
+    """Writes nginx's configuration, checks it (`nginx -t`) and starts nginx in the foreground."""
     main_conf = write_nginx_conf(cluster.work_dir / "nginx", cluster.ports, *cluster.nginx_settings)
     command = nginx_command(main_conf)
     subprocess.run([*command, "-t", "-q"], check=True)  # noqa: S603 (clear config errors)
@@ -423,6 +424,7 @@ def widget_env(env: Dict[str, str], entry_point: str) -> Dict[str, str]:
 
 
 def _wait_port(name: str, port: int, timeout: float) -> None:
+    """Waits until something listens on the loopback port (Redis answers no HTTP)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
