@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -15,7 +15,7 @@ from knowledge.buttons import something_else_button, topic_buttons
 from knowledge.content import EMERGENCY_MESSAGE
 from knowledge.intents import EMERGENCY_INTENT, FALLBACK_INTENT, answer_id_for_intent
 from knowledge.message_parts import PARTS_KEY
-from knowledge.signoffs import serving_policy
+from knowledge.signoffs import ServingPolicy, serving_policy
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ FOLLOW_UP = re.compile(
     r"^\s*(?:and|what about|how about|what if it'?s|same|also|for|in|with)\b", re.IGNORECASE
 )
 MAX_FOLLOW_UP_WORDS = 8
+#: (intent name, confidence) pairs, best first.
+Ranking = List[Tuple[str, float]]
 
 
 def send_answers(
@@ -58,30 +60,54 @@ def send_answers(
     sent: List[str] = []
     withheld: List[str] = []
     for answer_id in chosen:
-        entry, is_variant = resources.content.answer_for(answer_id, condition)
-        if is_variant and not policy.allows(entry):
-            entry, is_variant = resources.content.answers[answer_id], False
-        if not policy.allows(entry):
+        if send_answer(dispatcher, resources, policy, answer_id, condition):
+            sent.append(answer_id)
+        else:
             withheld.append(answer_id)
-            policy.count_withheld(answer_id)
-            logger.info("withheld %s: text not signed off", entry.id)
-            continue
-        sent.append(answer_id)
-        # `kind` and `answer_id` let the web widget ask "Was this helpful?" for this answer
-        # id (other channels ignore them).
-        dispatcher.utter_message(text=resources.render(entry), kind="answer",
-                                 answer_id=answer_id)
-        dispatcher.utter_message(text=resources.message("source_line", source=entry.source),
-                                 kind="source", answer_id=answer_id)
-        if condition and not is_variant and answer_id in resources.aspects:
-            dispatcher.utter_message(text=resources.message("condition_note"))
-        # Ids only: the message text may contain personal details.
-        logger.info("answered %s (status %s)", entry.id, entry.status)
     if answer_ids[len(chosen):]:
         dispatcher.utter_message(
             text=resources.message("more_parts"),
             buttons=topic_buttons(resources.content, answer_ids[len(chosen):]),
         )
+    return after_answers(dispatcher, tracker, resources, sent, withheld)
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher,
+    resources: Resources,
+    policy: ServingPolicy,
+    answer_id: str,
+    condition: Optional[str],
+) -> bool:
+    """Sends one answer (or its signed variant) and its source line; False when withheld."""
+    entry, is_variant = resources.content.answer_for(answer_id, condition)
+    if is_variant and not policy.allows(entry):
+        entry, is_variant = resources.content.answers[answer_id], False
+    if not policy.allows(entry):
+        policy.count_withheld(answer_id)
+        logger.info("withheld %s: text not signed off", entry.id)
+        return False
+    # `kind` and `answer_id` let the web widget ask "Was this helpful?" for this answer
+    # id (other channels ignore them).
+    dispatcher.utter_message(text=resources.render(entry), kind="answer",
+                             answer_id=answer_id)
+    dispatcher.utter_message(text=resources.message("source_line", source=entry.source),
+                             kind="source", answer_id=answer_id)
+    if condition and not is_variant and answer_id in resources.aspects:
+        dispatcher.utter_message(text=resources.message("condition_note"))
+    # Ids only: the message text may contain personal details.
+    logger.info("answered %s (status %s)", entry.id, entry.status)
+    return True
+
+
+def after_answers(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    resources: Resources,
+    sent: List[str],
+    withheld: List[str],
+) -> List[EventType]:
+    """The disclaimer (once per conversation) and the hand-over if an answer was withheld."""
     events: List[EventType] = []
     if sent:
         # The last answer sent is the one a follow-up ("and for the neck?") refers to.
@@ -190,42 +216,12 @@ class ActionClarify(Action):
         aspect = follow_up_aspect(tracker, resources)
         if aspect:
             return send_answers(dispatcher, tracker, resources, [aspect])
-        ranking = [
-            (str(item.get("name")), float(item.get("confidence") or 0.0))
-            for item in tracker.latest_message.get("intent_ranking", [])
-            if item.get("name") != FALLBACK_INTENT
-        ]
-        opinion = tracker.latest_message.get("second_opinion") or {}
-        candidates = ranking[:1]
-        if opinion.get("name"):
-            # The second opinion's pick (components/second_opinion.py) comes next.
-            candidates.append((str(opinion["name"]), float(opinion.get("confidence") or 0.0)))
-        candidates += ranking[1:MAX_CHOICES]
-        # Unsure, but possibly an emergency: emergency guidance costs little, a miss a lot.
-        # With less belief than a topic needs to be offered, and no red flag found by the rules
-        # (they ran before this), it is a false alarm: measured on the blind set, DIET's second
-        # guess "emergency" at 0.13 sent "is botox first choice ...?" to the emergency message.
-        if any(
-            name == EMERGENCY_INTENT and confidence >= MIN_CHOICE_CONFIDENCE
-            for name, confidence in ranking[:2] + candidates[:2]
-        ):
+        ranking, candidates = self._candidates(tracker)
+        if self._possible_emergency(ranking, candidates):
             dispatcher.utter_message(text=resources.message(EMERGENCY_MESSAGE), kind="emergency")
             return []
-
-        choices: List[str] = []
-        for name, confidence in candidates:
-            answer_id = answer_id_for_intent(name)
-            if (
-                answer_id in resources.content.answers
-                and answer_id not in choices
-                and confidence >= MIN_CHOICE_CONFIDENCE
-            ):
-                choices.append(answer_id)
-        choices = choices[:MAX_CHOICES]
-        worth_asking = len(choices) >= 2 or (
-            len(choices) == 1 and ranking[0][1] >= MIN_SINGLE_CHOICE_CONFIDENCE
-            and answer_id_for_intent(ranking[0][0]) == choices[0]
-        )
+        choices = self._choices(candidates, resources)
+        worth_asking = self._worth_asking(choices, ranking)
         area_topic = self._area_topic(tracker, resources)
         if area_topic and area_topic in choices:
             # "what about for the neck?": the body area names the topic among the likely two.
@@ -237,6 +233,56 @@ class ActionClarify(Action):
         # Not understood, or a second failed attempt: hand over to a clinician.
         dispatcher.utter_message(text=resources.message("cannot_answer"))
         return [FollowupAction("action_offer_escalation")]
+
+    @staticmethod
+    def _candidates(tracker: Tracker) -> Tuple[Ranking, Ranking]:
+        """The ranking (no fallback) and the topics to consider, in the order run describes."""
+        ranking = [
+            (str(item.get("name")), float(item.get("confidence") or 0.0))
+            for item in tracker.latest_message.get("intent_ranking", [])
+            if item.get("name") != FALLBACK_INTENT
+        ]
+        opinion = tracker.latest_message.get("second_opinion") or {}
+        candidates = ranking[:1]
+        if opinion.get("name"):
+            # The second opinion's pick (components/second_opinion.py) comes next.
+            candidates.append((str(opinion["name"]), float(opinion.get("confidence") or 0.0)))
+        candidates += ranking[1:MAX_CHOICES]
+        return ranking, candidates
+
+    @staticmethod
+    def _possible_emergency(ranking: Ranking, candidates: Ranking) -> bool:
+        """Whether the top two of either ranking name the emergency intent with enough belief."""
+        # Unsure, but possibly an emergency: emergency guidance costs little, a miss a lot.
+        # With less belief than a topic needs to be offered, and no red flag found by the rules
+        # (they ran before this), it is a false alarm: measured on the blind set, DIET's second
+        # guess "emergency" at 0.13 sent "is botox first choice ...?" to the emergency message.
+        return any(
+            name == EMERGENCY_INTENT and confidence >= MIN_CHOICE_CONFIDENCE
+            for name, confidence in ranking[:2] + candidates[:2]
+        )
+
+    @staticmethod
+    def _choices(candidates: Ranking, resources: Resources) -> List[str]:
+        """The answer ids worth offering: known topics with enough belief, at most MAX_CHOICES."""
+        choices: List[str] = []
+        for name, confidence in candidates:
+            answer_id = answer_id_for_intent(name)
+            if (
+                answer_id in resources.content.answers
+                and answer_id not in choices
+                and confidence >= MIN_CHOICE_CONFIDENCE
+            ):
+                choices.append(answer_id)
+        return choices[:MAX_CHOICES]
+
+    @staticmethod
+    def _worth_asking(choices: List[str], ranking: Ranking) -> bool:
+        """Whether to ask: two or more choices, or one the ranking itself is fairly sure of."""
+        return len(choices) >= 2 or (
+            len(choices) == 1 and ranking[0][1] >= MIN_SINGLE_CHOICE_CONFIDENCE
+            and answer_id_for_intent(ranking[0][0]) == choices[0]
+        )
 
     @staticmethod
     def _asked_already(tracker: Tracker) -> bool:
@@ -255,6 +301,7 @@ class ActionClarify(Action):
 
     @staticmethod
     def _area_topic(tracker: Tracker, resources: Resources) -> Optional[str]:
+        """The topic a body area named in the message points to (e.g. the neck), if any."""
         for entity in tracker.latest_message.get("entities", []):
             if entity.get("entity") != "body_area":
                 continue

@@ -41,6 +41,7 @@ from socketio import AsyncServer
 from channels.reply_guard import GuardedHandler, guard_replies, message_rate_limit
 from channels.webhook import CredentialedInput, with_health_route
 from clinic.widget_origins import allowed_origins
+from safety.rate_limit import WindowLimit
 
 logger = logging.getLogger(__name__)
 
@@ -160,8 +161,7 @@ class ClinicSocketIOInput(CredentialedInput, SocketIOInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """The socket.io server with origin, session and size checks."""
-        guarded = self.guarded = guard_replies(on_new_message)
-        connection_limit = message_rate_limit()
+        self.guarded = guard_replies(on_new_message)
         from clinic.resources import get_resources
 
         self.origins = frozenset(allowed_origins(get_resources().settings.website))
@@ -173,81 +173,105 @@ class ClinicSocketIOInput(CredentialedInput, SocketIOInput):
         socketio_webhook = with_health_route(
             SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__))
         self.sio = sio
-        namespace = self.namespace
-        signer = self.signer
-
-        @sio.on("connect", namespace=namespace)
-        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
-            origin = environ.get("HTTP_ORIGIN")
-            if not self.origin_allowed(origin):
-                logger.warning("widget connection refused: origin %r not allowed", origin)
-                return False
-            return True
-
-        @sio.on("disconnect", namespace=namespace)
-        async def disconnect(sid: Text) -> None:
-            connection_limit.forget(sid)
-
-        async def confirm(sid: Text, session_id: str) -> None:
-            await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
-            if self.session_persistence:
-                # A coroutine in python-socketio >= 5.12 (Rasa's own channel forgets to await it).
-                joined = sio.enter_room(sid, session_id, namespace=namespace)
-                if inspect.isawaitable(joined):
-                    await joined
-            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
-
-        @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: Text, data: Any) -> None:
-            requested = data.get("session_id") if isinstance(data, dict) else None
-            if signer.verify(requested):
-                session_id = str(requested)
-            else:
-                if requested:
-                    logger.warning("widget session id not valid (or ended): new session")
-                session_id = signer.issue()
-            await confirm(sid, session_id)
-
-        @sio.on("session_end", namespace=namespace)
-        async def session_end(sid: Text, data: Any) -> None:
-            session = await sio.get_session(sid, namespace=namespace)
-            old = session.get("session_id")
-            requested = data.get("session_id") if isinstance(data, dict) else None
-            if not old or requested != old:
-                logger.warning("widget session_end for another session id: ignored")
-                return
-            signer.end(old)
-            if self.session_persistence:
-                left = sio.leave_room(sid, old, namespace=namespace)
-                if inspect.isawaitable(left):
-                    await left
-            await confirm(sid, signer.issue())
-
-        @sio.on(self.user_message_evt, namespace=namespace)
-        async def handle_message(sid: Text, data: Any) -> None:
-            # Every message event counts, also those ignored below.
-            allowed = connection_limit.take(sid)
-            session = await sio.get_session(sid, namespace=namespace)
-            session_id = session.get("session_id")
-            if not session_id or not isinstance(data, dict):
-                logger.warning("widget message before session_request: ignored")
-                return
-            if self.session_persistence and data.get("session_id") != session_id:
-                # The conversation is the one this socket was confirmed for, never another.
-                logger.warning("widget message for another session id: ignored")
-                return
-            text = data.get("message")
-            text = text if isinstance(text, str) else ""
-            output = ClinicSocketIOOutput(sio, self.bot_message_evt)
-            # Client metadata is not passed on: nothing in the conversation may depend on it.
-            message = UserMessage(
-                text, output, session_id if self.session_persistence else sid,
-                input_channel=self.name(),
-            )
-            if not allowed:
-                logger.warning("widget message over the connection's rate limit not processed")
-                await guarded.answer_throttled(message)
-                return
-            await guarded(message)
-
+        _WidgetEvents(self, sio, self.signer, self.guarded, message_rate_limit()).register()
         return socketio_webhook
+
+
+class _WidgetEvents:
+    """The socket.io event handlers of one widget server (connect, sessions, messages)."""
+
+    def __init__(self, channel: ClinicSocketIOInput, sio: AsyncServer, signer: SessionSigner,
+                 guarded: GuardedHandler, connection_limit: WindowLimit) -> None:
+        """Handles the events of `sio` for `channel`, limiting each connection's messages."""
+        self.channel = channel
+        self.sio = sio
+        self.namespace = channel.namespace
+        self.signer = signer
+        self.guarded = guarded
+        self.connection_limit = connection_limit
+
+    def register(self) -> None:
+        """Registers the handlers on the server, under the channel's event names."""
+        for event, handler in (
+            ("connect", self.connect), ("disconnect", self.disconnect),
+            ("session_request", self.session_request), ("session_end", self.session_end),
+            (self.channel.user_message_evt, self.handle_message),
+        ):
+            self.sio.on(event, namespace=self.namespace)(handler)
+
+    async def connect(self, sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+        """Accepts a connection only from an allowed origin."""
+        origin = environ.get("HTTP_ORIGIN")
+        if not self.channel.origin_allowed(origin):
+            logger.warning("widget connection refused: origin %r not allowed", origin)
+            return False
+        return True
+
+    async def disconnect(self, sid: Text) -> None:
+        """Forgets the connection's message count."""
+        self.connection_limit.forget(sid)
+
+    async def confirm(self, sid: Text, session_id: str) -> None:
+        """Binds the socket to `session_id` and tells the widget."""
+        sio, namespace = self.sio, self.namespace
+        await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
+        if self.channel.session_persistence:
+            # A coroutine in python-socketio >= 5.12 (Rasa's own channel forgets to await it).
+            joined = sio.enter_room(sid, session_id, namespace=namespace)
+            if inspect.isawaitable(joined):
+                await joined
+        await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+    async def session_request(self, sid: Text, data: Any) -> None:
+        """Confirms the requested session if its signature is valid, else a new one."""
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        if self.signer.verify(requested):
+            session_id = str(requested)
+        else:
+            if requested:
+                logger.warning("widget session id not valid (or ended): new session")
+            session_id = self.signer.issue()
+        await self.confirm(sid, session_id)
+
+    async def session_end(self, sid: Text, data: Any) -> None:
+        """The widget's "Start again": refuses this session id from now on, confirms a new one."""
+        session = await self.sio.get_session(sid, namespace=self.namespace)
+        old = session.get("session_id")
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        if not old or requested != old:
+            logger.warning("widget session_end for another session id: ignored")
+            return
+        self.signer.end(old)
+        if self.channel.session_persistence:
+            left = self.sio.leave_room(sid, old, namespace=self.namespace)
+            if inspect.isawaitable(left):
+                await left
+        await self.confirm(sid, self.signer.issue())
+
+    async def handle_message(self, sid: Text, data: Any) -> None:
+        """Passes a message of the socket's confirmed session to the guarded handler."""
+        channel = self.channel
+        # Every message event counts, also those ignored below.
+        allowed = self.connection_limit.take(sid)
+        session = await self.sio.get_session(sid, namespace=self.namespace)
+        session_id = session.get("session_id")
+        if not session_id or not isinstance(data, dict):
+            logger.warning("widget message before session_request: ignored")
+            return
+        if channel.session_persistence and data.get("session_id") != session_id:
+            # The conversation is the one this socket was confirmed for, never another.
+            logger.warning("widget message for another session id: ignored")
+            return
+        text = data.get("message")
+        text = text if isinstance(text, str) else ""
+        output = ClinicSocketIOOutput(self.sio, channel.bot_message_evt)
+        # Client metadata is not passed on: nothing in the conversation may depend on it.
+        message = UserMessage(
+            text, output, session_id if channel.session_persistence else sid,
+            input_channel=channel.name(),
+        )
+        if not allowed:
+            logger.warning("widget message over the connection's rate limit not processed")
+            await self.guarded.answer_throttled(message)
+            return
+        await self.guarded(message)

@@ -278,6 +278,7 @@ def nginx_command(main_conf: Path) -> List[str]:
 
 
 def _start_nginx(cluster: Cluster) -> None:
+    """Writes nginx's configuration, checks it (`nginx -t`) and starts nginx in the foreground."""
     main_conf = write_nginx_conf(cluster.work_dir / "nginx", cluster.ports, *cluster.nginx_settings)
     command = nginx_command(main_conf)
     subprocess.run([*command, "-t", "-q"], check=True)  # noqa: S603 (clear config errors)
@@ -317,9 +318,35 @@ def running_cluster(
     ports = ports or ClusterPorts()
     model, work_dir = model.resolve(), work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
+    env = _cluster_env(model, work_dir, ports, extra_env, inherit_production_env)
+    with ExitStack() as stack:
+        database = stack.enter_context(
+            running_postgres(work_dir / "pg", ports.postgres, user=DB_USER, database=DB_NAME)
+        )
+        cluster = Cluster(model=model, work_dir=work_dir, ports=ports, env=env,
+                          nginx_settings=(chat_rate, chat_burst,
+                                          env.get("REST_CHANNEL_PUBLIC", "off")))
+        _connect_stores(cluster, database)
+        stack.callback(cluster.stop_all)
+        _start_services(cluster)
+        _wait_services(cluster, timeout)
+        # nginx last: the entry point opens when every service behind it answers.
+        _start_nginx(cluster)
+        cluster.wait_up("nginx", cluster.url + "/staff/login", timeout)
+        cluster.supervisor = Supervisor(cluster)
+        if supervise:
+            cluster.supervisor.start()
+            stack.callback(cluster.supervisor.stop)
+        yield cluster
+
+
+def _cluster_env(model: Path, work_dir: Path, ports: ClusterPorts,
+                 extra_env: Optional[Dict[str, str]],
+                 inherit_production_env: bool) -> Dict[str, str]:
+    """The environment every service of the cluster starts with (before the store URLs)."""
     inherited = {k: v for k, v in os.environ.items()
                  if inherit_production_env or k not in PRODUCTION_ENV}
-    env = {
+    return {
         **inherited,
         "PYTHONPATH": str(PROJECT_ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
@@ -333,55 +360,53 @@ def running_cluster(
         "TRACKER_DB": str(work_dir / "tracker.db"),
         **(extra_env or {}),
     }
-    with ExitStack() as stack:
-        database = stack.enter_context(
-            running_postgres(work_dir / "pg", ports.postgres, user=DB_USER, database=DB_NAME)
-        )
-        cluster = Cluster(model=model, work_dir=work_dir, ports=ports, env=env,
-                          nginx_settings=(chat_rate, chat_burst,
-                                          env.get("REST_CHANNEL_PUBLIC", "off")))
-        cluster.escalation_db_url = database
-        cluster.tracker_db_url = database.replace("postgresql+psycopg2://", "postgresql://")
-        env.update({"TRACKER_DB_URL": cluster.tracker_db_url,
-                    "ESCALATION_DB_URL": cluster.escalation_db_url,
-                    "REDIS_URL": cluster.redis_url})
-        env.update(widget_env(env, cluster.url))
-        stack.callback(cluster.stop_all)
-        redis_dir = work_dir / "redis"
-        redis_dir.mkdir(exist_ok=True)
-        # Locks are short-lived: no persistence.
-        cluster.start("redis", [shutil.which("redis-server") or "/usr/bin/redis-server",
-                                "--bind", "127.0.0.1", "--port", str(ports.redis),
-                                "--save", "", "--appendonly", "no", "--dir", str(redis_dir)])
-        for replica, port in enumerate(ports.actions):
-            # rasa-sdk binds to SANIC_HOST (its default is every interface).
-            # Each action server keeps its own escalation outbox (a file beside the service).
-            cluster.start(f"actions-{replica + 1}", [
-                str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port),
-                "--quiet"], {"SANIC_HOST": "127.0.0.1", "ACTION_SERVER_PORT": str(port),
-                             "ESCALATION_OUTBOX": str(work_dir / f"outbox-{replica + 1}.db")})
-        # nginx is the one proxy in front: the web app's per-address limits read its
-        # X-Forwarded-For (webapp/rate_limit.py).
-        cluster.start("webapp", [str(BIN / "python"), "-m", "webapp"],
-                      {"SANIC_PROXIES_COUNT": "1"})
-        # credentials.yml plus the messaging apps whose secrets are set, as `make run` does.
-        write_credentials(PROJECT_ROOT / "credentials.yml", work_dir / "credentials.yml", env)
-        for replica in range(2):
-            cluster.start_rasa(replica)
-        _wait_port("redis", ports.redis, timeout)
-        for replica, port in enumerate(ports.actions):
-            cluster.wait_up(f"actions-{replica + 1}", f"http://127.0.0.1:{port}/health", timeout)
-        cluster.wait_up("webapp", f"http://127.0.0.1:{ports.webapp}/staff/login", timeout)
-        for replica in range(2):
-            cluster.wait_rasa(replica, timeout)
-        # nginx last: the entry point opens when every service behind it answers.
-        _start_nginx(cluster)
-        cluster.wait_up("nginx", cluster.url + "/staff/login", timeout)
-        cluster.supervisor = Supervisor(cluster)
-        if supervise:
-            cluster.supervisor.start()
-            stack.callback(cluster.supervisor.stop)
-        yield cluster
+
+
+def _connect_stores(cluster: Cluster, database: str) -> None:
+    """Points every service at the shared PostgreSQL and Redis, and the widget at nginx."""
+    cluster.escalation_db_url = database
+    cluster.tracker_db_url = database.replace("postgresql+psycopg2://", "postgresql://")
+    cluster.env.update({"TRACKER_DB_URL": cluster.tracker_db_url,
+                        "ESCALATION_DB_URL": cluster.escalation_db_url,
+                        "REDIS_URL": cluster.redis_url})
+    cluster.env.update(widget_env(cluster.env, cluster.url))
+
+
+def _start_services(cluster: Cluster) -> None:
+    """Starts Redis, both action servers, the web app and both Rasa replicas (no waiting)."""
+    ports, work_dir = cluster.ports, cluster.work_dir
+    redis_dir = work_dir / "redis"
+    redis_dir.mkdir(exist_ok=True)
+    # Locks are short-lived: no persistence.
+    cluster.start("redis", [shutil.which("redis-server") or "/usr/bin/redis-server",
+                            "--bind", "127.0.0.1", "--port", str(ports.redis),
+                            "--save", "", "--appendonly", "no", "--dir", str(redis_dir)])
+    for replica, port in enumerate(ports.actions):
+        # rasa-sdk binds to SANIC_HOST (its default is every interface).
+        # Each action server keeps its own escalation outbox (a file beside the service).
+        cluster.start(f"actions-{replica + 1}", [
+            str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port),
+            "--quiet"], {"SANIC_HOST": "127.0.0.1", "ACTION_SERVER_PORT": str(port),
+                         "ESCALATION_OUTBOX": str(work_dir / f"outbox-{replica + 1}.db")})
+    # nginx is the one proxy in front: the web app's per-address limits read its
+    # X-Forwarded-For (webapp/rate_limit.py).
+    cluster.start("webapp", [str(BIN / "python"), "-m", "webapp"],
+                  {"SANIC_PROXIES_COUNT": "1"})
+    # credentials.yml plus the messaging apps whose secrets are set, as `make run` does.
+    write_credentials(PROJECT_ROOT / "credentials.yml", work_dir / "credentials.yml", cluster.env)
+    for replica in range(2):
+        cluster.start_rasa(replica)
+
+
+def _wait_services(cluster: Cluster, timeout: float) -> None:
+    """Waits until Redis, the action servers, the web app and both replicas answer."""
+    ports = cluster.ports
+    _wait_port("redis", ports.redis, timeout)
+    for replica, port in enumerate(ports.actions):
+        cluster.wait_up(f"actions-{replica + 1}", f"http://127.0.0.1:{port}/health", timeout)
+    cluster.wait_up("webapp", f"http://127.0.0.1:{ports.webapp}/staff/login", timeout)
+    for replica in range(2):
+        cluster.wait_rasa(replica, timeout)
 
 
 def widget_env(env: Dict[str, str], entry_point: str) -> Dict[str, str]:
@@ -399,6 +424,7 @@ def widget_env(env: Dict[str, str], entry_point: str) -> Dict[str, str]:
 
 
 def _wait_port(name: str, port: int, timeout: float) -> None:
+    """Waits until something listens on the loopback port (Redis answers no HTTP)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -19,7 +19,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Dict, Iterator, List, Optional
+from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from clinic.paths import PROJECT_ROOT
 from stores.urls import sqlite_url
@@ -143,6 +143,28 @@ def running_services(
     env = services_env(model, work_dir, extra_env, root)
     rasa_port, action_port = env["RASA_PORT"], env["ACTION_SERVER_PORT"]
     log = open(log_file or work_dir / "services.log", "wb")  # noqa: SIM115 (closed below)
+    process, copier = _start_script(root, env, log, terminal)
+    services = RunningServices(
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        action_url=f"http://127.0.0.1:{action_port}",
+        process=process,
+        env=env,
+    )
+    try:
+        _wait_until_up(services.action_url + "/health", process, timeout)
+        _wait_until_up(services.rasa_url + "/", process, timeout)
+        yield services
+    finally:
+        _stop_script(process)
+        if copier is not None:
+            copier.join(timeout=30)
+        log.close()
+
+
+def _start_script(
+    root: Path, env: Dict[str, str], log: BinaryIO, terminal: bool
+) -> Tuple[subprocess.Popen, Optional[threading.Thread]]:
+    """Starts scripts/run_services.sh writing to `log`, or to a terminal copied into it."""
     output: Any = log
     copier: Optional[threading.Thread] = None
     if terminal:
@@ -161,25 +183,15 @@ def running_services(
     if copier is not None:
         os.close(output)  # the services hold the terminal now
         copier.start()
-    services = RunningServices(
-        rasa_url=f"http://127.0.0.1:{rasa_port}",
-        action_url=f"http://127.0.0.1:{action_port}",
-        process=process,
-        env=env,
-    )
-    try:
-        _wait_until_up(services.action_url + "/health", process, timeout)
-        _wait_until_up(services.rasa_url + "/", process, timeout)
-        yield services
-    finally:
-        # SIGTERM to the script: its trap stops both servers.
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        if copier is not None:
-            copier.join(timeout=30)
-        log.close()
+    return process, copier
+
+
+def _stop_script(process: subprocess.Popen) -> None:
+    """SIGTERM to the script (its trap stops both servers), SIGKILL to all if it hangs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

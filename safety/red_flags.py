@@ -161,6 +161,20 @@ class RedFlagDetector:
 
     def assess(self, doc: Doc) -> Assessment:
         """Assesses one message (a doc of its lowercased text made by the same `nlp`)."""
+        mentions, negated = self._mentions(doc)
+        if not mentions:
+            return Assessment(alarm=False, negated=tuple(sorted(set(negated))))
+        alarm, found_general, found_background = self._weigh(doc, mentions)
+        return Assessment(
+            alarm=alarm,
+            categories=tuple(sorted({category for category, _s, _e in mentions})),
+            negated=tuple(sorted(set(negated))),
+            general_question=not alarm and found_general,
+            background=not alarm and found_background,
+        )
+
+    def _mentions(self, doc: Doc) -> Tuple[List[Tuple[str, int, int]], List[str]]:
+        """The symptom mentions (category, start, end) and the categories only negated."""
         masked = {i for _id, start, end in self._not_symptoms(doc) for i in range(start, end)}
         mentions: List[Tuple[str, int, int]] = []
         negated: List[str] = []
@@ -173,9 +187,10 @@ class RedFlagDetector:
                 negated.append(category)
             else:
                 mentions.append((category, start, end))
-        if not mentions:
-            return Assessment(alarm=False, negated=tuple(sorted(set(negated))))
+        return mentions, negated
 
+    def _weigh(self, doc: Doc, mentions: List[Tuple[str, int, int]]) -> Tuple[bool, bool, bool]:
+        """(alarm, asked in general, background) for the mentions, from the message's cues."""
         in_mentions = {i for _c, start, end in mentions for i in range(start, end)}
         # "keep" in "can't keep his eyes open" is the symptom's own word, not a report cue.
         report = any(
@@ -209,13 +224,7 @@ class RedFlagDetector:
                 found_background = True
             else:
                 alarm = True
-        return Assessment(
-            alarm=alarm,
-            categories=tuple(sorted({category for category, _s, _e in mentions})),
-            negated=tuple(sorted(set(negated))),
-            general_question=not alarm and found_general,
-            background=not alarm and found_background,
-        )
+        return alarm, found_general, found_background
 
     def _cue_spans(
         self, doc: Doc, key: str, exceptions_key: str = ""

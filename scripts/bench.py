@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple, Union
@@ -350,38 +350,47 @@ def ratio_rows(by: Dict[Tuple[str, int], Dict], names: List[str], levels: List[i
 def write_report(out: Path, rows: List[Dict], facts: Dict[str, Dict], long_costs: Dict,
                  quick: bool) -> str:
     """Writes bench.md and bench.png; returns the ratio summary."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     levels = sorted({row["concurrency"] for row in rows})
     names = list(dict.fromkeys(row["config"] for row in rows))
     by = {(row["config"], row["concurrency"]): row for row in rows}
     lines = ["# Benchmark: the project vs a bare Rasa FAQ bot (floor) and Rasa's stock config", ""]
     if quick:
         lines += ["**Quick smoke run (1 training epoch): these numbers are not measurements.**", ""]
-    lines += ["Same machine, same data, same load, interleaved. Latency is end to end over REST, "
-              "including the action server call (project, stock; the floor has none). CPU is "
-              "from /proc, per answered message.", "",
-              "| config | concurrent | messages | errors | p50 ms | p95 ms | p99 ms | msg/s | "
-              "Rasa CPU ms/msg | action server CPU ms/msg |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(
-            f"| {row['config']} | {row['concurrency']} | {row['messages']} | {row['errors']} | "
-            f"{row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | "
-            f"{row['msgs_per_s']:.1f} | {row['cpu_ms_per_msg']:.1f} | "
-            f"{row['action_cpu_ms_per_msg']:.1f} |")
+    lines += load_table(rows)
     ratios = ratio_rows(by, names, levels)
     if ratios:
         lines += ["", "Ratios (issue 17 asks for at most 1.5 on server CPU per message vs the "
                   "floor at 1 and 4 concurrent; the floor has no action server):", "",
                   "| ratio | concurrent | " + " | ".join(label for _, label in RATIO_METRICS)
                   + " |", "|---|---|" + "---|" * len(RATIO_METRICS)] + ratios
-    lines += ["", "| config | training s | model load to first answer s | Rasa peak RSS MB | "
-              "action server peak RSS MB | total RSS MB | held-out accuracy | CPU ms turn 5 | "
-              "CPU ms last turn |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += facts_table(facts, long_costs)
+    (out / "bench.md").write_text("\n".join(lines) + "\n")
+    plot(out / "bench.png", by, names, levels)
+    return "\n".join(ratios)
+
+
+def load_table(rows: List[Dict]) -> List[str]:
+    """Markdown: the latency, throughput and CPU of each configuration at each load level."""
+    lines = ["Same machine, same data, same load, interleaved. Latency is end to end over REST, "
+             "including the action server call (project, stock; the floor has none). CPU is "
+             "from /proc, per answered message.", "",
+             "| config | concurrent | messages | errors | p50 ms | p95 ms | p99 ms | msg/s | "
+             "Rasa CPU ms/msg | action server CPU ms/msg |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(
+            f"| {row['config']} | {row['concurrency']} | {row['messages']} | {row['errors']} | "
+            f"{row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | "
+            f"{row['msgs_per_s']:.1f} | {row['cpu_ms_per_msg']:.1f} | "
+            f"{row['action_cpu_ms_per_msg']:.1f} |")
+    return lines
+
+
+def facts_table(facts: Dict[str, Dict], long_costs: Dict) -> List[str]:
+    """Markdown: training, load time, memory, accuracy and long-conversation cost of each."""
+    lines = ["", "| config | training s | model load to first answer s | Rasa peak RSS MB | "
+             "action server peak RSS MB | total RSS MB | held-out accuracy | CPU ms turn 5 | "
+             "CPU ms last turn |", "|---|---|---|---|---|---|---|---|---|"]
     for name, fact in facts.items():
         costs = long_costs[name]
         total = fact["rasa_rss"] + (fact["action_rss"] or 0)
@@ -391,7 +400,16 @@ def write_report(out: Path, rows: List[Dict], facts: Dict[str, Dict], long_costs
             f"| {name} | {fact['train_s']:.0f} | {fact['load_s']:.1f} | {fact['rasa_rss']:.0f} | "
             f"{action} | {total:.0f} | {accuracy} | {costs['early']:.1f} | "
             f"{costs['late']:.1f} (turn {costs['turns']}) |")
-    (out / "bench.md").write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def plot(path: Path, by: Dict[Tuple[str, int], Dict], names: List[str],
+         levels: List[int]) -> None:
+    """Draws p50 latency and Rasa CPU per message against concurrency, one line per config."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for name in names:
@@ -405,8 +423,7 @@ def write_report(out: Path, rows: List[Dict], facts: Dict[str, Dict], long_costs
         axis.legend()
         axis.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(out / "bench.png", dpi=100)
-    return "\n".join(ratios)
+    figure.savefig(path, dpi=100)
 
 
 def parse_pairs(values: List[str]) -> Dict[str, Path]:
@@ -427,6 +444,33 @@ async def bench(out: Path, quick: bool, configs: List[str], given_models: Dict[s
     levels = [1, 2] if quick else [1, 4, 10]
     long_turns = 20 if quick else 200
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=out))
+    models, facts = prepare_models(work, configs, given_models, variants, accuracy,
+                                   1 if quick else epochs)
+    servers: Dict[str, Server] = {}
+    with ExitStack() as stack:
+        for name, model in models.items():
+            servers[name] = await start_server(stack, name, model, work,
+                                               variants.get(name, PROJECT_ROOT))
+            facts[name]["load_s"] = servers[name].load_seconds
+        results = await interleaved_load(servers, levels, rounds)
+        long_costs = {}
+        for name, server in servers.items():
+            long_costs[name] = await long_conversation_cost(server, long_turns)
+            facts[name]["rasa_rss"] = peak_rss_mb(server.rasa_pid)
+            facts[name]["action_rss"] = (peak_rss_mb(server.action_pid)
+                                         if server.action_pid else None)
+
+    rows = [summarise(name, level, results[(name, level)]) for level in levels
+            for name in servers]
+    (out / "bench.json").write_text(json.dumps(
+        {"rows": rows, "facts": facts, "long": long_costs, "quick": quick}, indent=2))
+    return write_report(out, rows, facts, long_costs, quick)
+
+
+def prepare_models(work: Path, configs: List[str], given_models: Dict[str, Path],
+                   variants: Dict[str, Path], accuracy: bool,
+                   epochs: Optional[int]) -> Tuple[Dict[str, Path], Dict[str, Dict]]:
+    """Each configuration's model (given or trained) and its training time and accuracy."""
     facts: Dict[str, Dict] = {}
     models: Dict[str, Path] = {}
     for name in configs:
@@ -436,69 +480,61 @@ async def bench(out: Path, quick: bool, configs: List[str], given_models: Dict[s
                 build_floor(work / "floor")
         else:
             print(f"training {name} ...", flush=True)
-            models[name], seconds = train(name, CONFIGS[name], work, 1 if quick else epochs)
+            models[name], seconds = train(name, CONFIGS[name], work, epochs)
         facts[name] = {"train_s": seconds,
                        "accuracy": heldout_accuracy(models[name]) if accuracy else None}
     for name in variants:  # the project config, from another source tree, same model
         models[name] = models["project"]
         facts[name] = {**facts["project"]}
+    return models, facts
 
-    servers: Dict[str, Server] = {}
-    contexts = []
-    try:
-        for name, model in models.items():
-            started = time.perf_counter()
-            (work / name).mkdir(exist_ok=True)
-            if name == "floor":
-                context = running_floor(model, work / "floor", timeout=300)
-            else:
-                # One bench conversation sends far faster than a parent types (200 turns in
-                # seconds): the per-conversation flood limit would answer most of it with
-                # "please slow down".
-                context = running_services(model, work / name, timeout=300,
-                                           extra_env={"MESSAGE_RATE_LIMIT": "1000000"},
-                                           root=variants.get(name, PROJECT_ROOT))
-            services = context.__enter__()
-            contexts.append(context)
-            load = await first_answer_seconds(services, started)
-            port = int(services.rasa_url.rsplit(":", 1)[1])
-            action_pid = None
-            if services.action_url:
-                action_pid = find_pid(int(services.action_url.rsplit(":", 1)[1]), "actions")
-            servers[name] = Server(name, services, find_pid(port, "rasa"), action_pid, load)
-            facts[name]["load_s"] = load
 
-        results = {(name, level): LoadResult() for name in servers for level in levels}
-        for level in levels:
-            for round_number in range(rounds):
-                # Rotate which configuration goes first, so drift hits all alike.
-                names = list(servers)
-                shift = round_number % len(names)
-                order = names[shift:] + names[:shift]
-                if round_number % 2:
-                    order.reverse()
-                for name in order:
-                    print(f"load: {name}, {level} concurrent, round {round_number + 1}",
-                          flush=True)
-                    await run_load(servers[name], level, results[(name, level)])
-        long_costs = {}
-        for name, server in servers.items():
-            costs = await long_conversation(server, long_turns)
-            cpu = [c for _, c in costs]
-            long_costs[name] = {"early": statistics.mean(cpu[2:7]),
-                                "late": statistics.mean(cpu[-5:]), "turns": long_turns}
-            facts[name]["rasa_rss"] = peak_rss_mb(server.rasa_pid)
-            facts[name]["action_rss"] = (peak_rss_mb(server.action_pid)
-                                         if server.action_pid else None)
-    finally:
-        for context in reversed(contexts):
-            context.__exit__(None, None, None)
+async def start_server(stack: ExitStack, name: str, model: Path, work: Path,
+                       root: Path) -> Server:
+    """Starts one configuration (stopped with `stack`) and times it until its first answer."""
+    started = time.perf_counter()
+    (work / name).mkdir(exist_ok=True)
+    if name == "floor":
+        context = running_floor(model, work / "floor", timeout=300)
+    else:
+        # One bench conversation sends far faster than a parent types (200 turns in
+        # seconds): the per-conversation flood limit would answer most of it with
+        # "please slow down".
+        context = running_services(model, work / name, timeout=300,
+                                   extra_env={"MESSAGE_RATE_LIMIT": "1000000"}, root=root)
+    services = stack.enter_context(context)
+    load = await first_answer_seconds(services, started)
+    port = int(services.rasa_url.rsplit(":", 1)[1])
+    action_pid = None
+    if services.action_url:
+        action_pid = find_pid(int(services.action_url.rsplit(":", 1)[1]), "actions")
+    return Server(name, services, find_pid(port, "rasa"), action_pid, load)
 
-    rows = [summarise(name, level, results[(name, level)]) for level in levels
-            for name in servers]
-    (out / "bench.json").write_text(json.dumps(
-        {"rows": rows, "facts": facts, "long": long_costs, "quick": quick}, indent=2))
-    return write_report(out, rows, facts, long_costs, quick)
+
+async def interleaved_load(servers: Dict[str, Server], levels: List[int],
+                           rounds: int) -> Dict[Tuple[str, int], LoadResult]:
+    """Each level's load on every server, `rounds` times, in a rotating order."""
+    results = {(name, level): LoadResult() for name in servers for level in levels}
+    for level in levels:
+        for round_number in range(rounds):
+            # Rotate which configuration goes first, so drift hits all alike.
+            names = list(servers)
+            shift = round_number % len(names)
+            order = names[shift:] + names[:shift]
+            if round_number % 2:
+                order.reverse()
+            for name in order:
+                print(f"load: {name}, {level} concurrent, round {round_number + 1}",
+                      flush=True)
+                await run_load(servers[name], level, results[(name, level)])
+    return results
+
+
+async def long_conversation_cost(server: Server, turns: int) -> Dict[str, float]:
+    """Server CPU ms of one long conversation's early turns (3 to 7) and last five."""
+    cpu = [c for _, c in await long_conversation(server, turns)]
+    return {"early": statistics.mean(cpu[2:7]), "late": statistics.mean(cpu[-5:]),
+            "turns": turns}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
