@@ -170,12 +170,16 @@ def test_inbox_lists_urgent_first_and_escapes_everything(server):
     assert "&lt;b&gt;can we swim?&lt;/b&gt;" in body
 
 
+def page_csrf(base, session, path="/staff/"):
+    _, _, page = call(base + path, headers=session)
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
 def test_status_change_needs_csrf_and_is_audited(server):
     base, store = server
     case = new_case(store)
     session = login(base)
-    _, _, page = call(base + f"/staff/escalations/{case.reference}", headers=session)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    csrf = page_csrf(base, session, f"/staff/escalations/{case.reference}")
 
     url = base + f"/staff/escalations/{case.reference}/status"
     status, _, _ = call(url, {"status": "closed", "csrf": "forged"}, session)
@@ -193,17 +197,16 @@ def test_case_changes_refuse_unknown_values_and_unknown_cases(server):
     base, store = server
     case = new_case(store)
     session = login(base)
-    _, _, page = call(base + f"/staff/escalations/{case.reference}", headers=session)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    csrf = page_csrf(base, session, f"/staff/escalations/{case.reference}")
     changes = {"status": {"status": "deleted"}, "assign": {"assignee": "nobody.here"}}
     for path, form in changes.items():
         status, _, body = call(base + f"/staff/escalations/{case.reference}/{path}",
                                {**form, "csrf": csrf}, session)
         assert (status, body) == (400, {"status": "Unknown status.",
                                         "assign": "Unknown staff member."}[path])
-    for path, form in {**changes, "notes": {"notes": "called back"}}.items():
-        if path != "notes":
-            form = {"status": "contacted"} if path == "status" else {"assignee": ""}
+    valid = {"status": {"status": "contacted"}, "assign": {"assignee": ""},
+             "notes": {"notes": "called back"}}
+    for path, form in valid.items():
         status, _, _ = call(base + f"/staff/escalations/NO-SUCH-CASE/{path}",
                             {**form, "csrf": csrf}, session)
         assert status == 404
@@ -249,19 +252,12 @@ def test_api_names_cases_by_case_id_never_by_session_id(server):
 def test_logout_ends_the_session(server):
     base, _ = server
     session = login(base)
-    _, _, page = call(base + "/staff/", headers=session)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    call(base + "/staff/logout", {"csrf": csrf}, session)
+    call(base + "/staff/logout", {"csrf": page_csrf(base, session)}, session)
     status, _, _ = call(base + "/staff/", headers=session)
     assert status == 302
 
 
 # ------------------------------------------------------------------ working the inbox (issue 15)
-
-def page_csrf(base, session, path="/staff/"):
-    _, _, page = call(base + path, headers=session)
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-
 
 def test_urgent_case_shows_the_consented_contact_and_links_the_conversations_cases(server):
     base, store = server
