@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clinic.paths import PROJECT_ROOT
-from stores.urls import open_engine, sqlite_url
+from stores.urls import open_database, sqlite_url
 
 logger = logging.getLogger(__name__)
 
@@ -173,14 +173,6 @@ def database_url(environ: Optional[Dict[str, str]] = None) -> str:
     """ESCALATION_DB_URL, or the SQLite file under var/."""
     env = os.environ if environ is None else environ
     return env.get(DB_URL_ENV) or sqlite_url(DEFAULT_DB_FILE)
-
-
-def open_database(url: str, tables: sa.MetaData) -> Engine:
-    """An engine on `url` (a SQLite file made private) with `tables` created if missing."""
-    # hide_parameters: database errors must never carry a parent's details into a log.
-    engine = open_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
-    tables.create_all(engine)
-    return engine
 
 
 def urgent_window(environ: Optional[Dict[str, str]] = None) -> dt.timedelta:

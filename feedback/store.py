@@ -17,7 +17,8 @@ from typing import List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from escalation.store import database_url, open_database
+from escalation.store import database_url
+from stores.urls import open_database
 
 metadata = sa.MetaData()
 

@@ -31,8 +31,9 @@ from sqlalchemy.exc import IntegrityError
 
 from clinic.paths import CONTENT_DIR
 from clinic.resources import get_resources
-from escalation.store import database_url, open_database
+from escalation.store import database_url
 from knowledge.content import EMERGENCY_MESSAGE, Content, Entry
+from stores.urls import open_database
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """The one reader of the stores' database URLs: conversations, escalations, feedback, retention.
 
-Every store and tool that opens a SQL database goes through `open_engine` (or `normalise` when
-Rasa opens the engine itself), so a URL that works for one works for all. Before, the tracker
+Every store and tool that opens a SQL database goes through `open_engine` (the stores with their
+tables through `open_database`; `normalise` when Rasa opens the engine itself), so a URL that
+works for one works for all. Before, the tracker
 store accepted Rasa's `postgres://` alias and `make retention` failed on it.
 
 SQLite files hold personal data: `open_engine` creates them readable by their owner only (0600,
@@ -96,3 +97,11 @@ def open_engine(url: str, **kwargs: Any) -> Engine:
     if database_file is not None:
         make_private(database_file)
     return sa.create_engine(url, **kwargs)
+
+
+def open_database(url: str, tables: sa.MetaData) -> Engine:
+    """An engine on `url` (a SQLite file made private) with `tables` created if missing."""
+    # hide_parameters: database errors must never carry a parent's details into a log.
+    engine = open_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+    tables.create_all(engine)
+    return engine
